@@ -1,1 +1,14 @@
+//! Shared plumbing of every resource: the document store and its verbs, listings
+//! with Kazoo's filters and keyset pagination, and the generic HTTP handlers.
 
+pub mod db;
+pub mod docs;
+pub mod handlers;
+pub mod json;
+pub mod listing;
+pub mod store;
+
+pub use docs::{Documents, ResourceRules, StoredDoc, UniqueClaim, WriteAction, WriteContext};
+pub use handlers::{method_not_allowed, register_resource};
+pub use listing::{Filter, ListQuery};
+pub use store::DocumentsMigration;

@@ -1,0 +1,4 @@
+//! HTTP handlers of the accounts service.
+
+pub mod accounts;
+pub mod tree;

@@ -1,1 +1,155 @@
+//! The auth service: `user_auth`, `api_auth`, `token_auth`, the signing keys
+//! (`/v2/auth/keys`), real token revocation and login throttling.
+//!
+//! Tokens are EdDSA JWTs signed with a key this service keeps in its own database;
+//! every service verifies them locally. A revocation is a row in `revoked_tokens` and a
+//! `crossbar.auth.token.revoked` event written in the same transaction (outbox).
 
+pub mod domain;
+pub mod events;
+mod handlers;
+mod routes;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use crossbar_authz::{TokenSigner, TokenVerifier, UserDirectory};
+use crossbar_events::{Bus, Outbox};
+use sea_orm::DatabaseConnection;
+use serde_json::{json, Value};
+
+pub use domain::throttle::{LoginThrottle, ThrottleConfig};
+use domain::Authenticator;
+
+/// How often the background relay publishes events a request-path flush left behind.
+const RELAY_EVERY: Duration = Duration::from_secs(5);
+
+/// Settings of the auth service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    /// Lifetime of issued tokens, seconds (Kazoo's `token_auth_expiry_s`).
+    pub token_lifetime_secs: i64,
+    pub throttle: ThrottleConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_lifetime_secs: 3600,
+            throttle: ThrottleConfig::default(),
+        }
+    }
+}
+
+/// What the handlers share.
+pub(crate) struct AuthState {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) auth: Authenticator,
+    pub(crate) verifier: Arc<TokenVerifier>,
+    pub(crate) outbox: Outbox,
+    /// `{"keys": [...]}`, the public keys as JWKs.
+    pub(crate) jwks: Value,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for AuthState {
+    fn drop(&mut self) {
+        self.relay.abort();
+    }
+}
+
+/// The auth service, ready to be mounted in an app (cheap to clone).
+#[derive(Clone)]
+pub struct AuthService {
+    state: web::Data<AuthState>,
+}
+
+impl AuthService {
+    /// Runs migrations on `db` (its own database / schema), loads the signing key or
+    /// creates and stores one, trusts its public key in `verifier`, loads unexpired
+    /// revocations into `verifier.revocations`, and subscribes `verifier.revocations`
+    /// on `bus` to `TOKEN_REVOKED_SUBJECT`. It also starts the outbox relay (a tokio
+    /// task of the calling runtime, stopped when the last clone is dropped).
+    pub async fn start(
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        directory: Arc<dyn UserDirectory>,
+        verifier: Arc<TokenVerifier>,
+        config: AuthConfig,
+    ) -> Result<Self, String> {
+        if config.token_lifetime_secs <= 0 {
+            return Err("auth: token_lifetime_secs must be positive".into());
+        }
+        Self::migrate(&db)
+            .await
+            .map_err(|e| format!("auth: migrations failed: {e}"))?;
+        let now = crossbar_envelope::time::unix_now();
+
+        let keys = store::load_or_create_keys(&db, now).await?;
+        for key in &keys {
+            verifier.add_key(&key.kid, key.public_key());
+        }
+        // The newest key signs; JWKS lists it first.
+        let signing_key = keys
+            .last()
+            .cloned()
+            .ok_or_else(|| "auth: no signing key".to_string())?;
+        let jwks = json!({ "keys": keys.iter().rev().map(|k| k.public_jwk()).collect::<Vec<_>>() });
+        let signer = Arc::new(TokenSigner::new(signing_key, config.token_lifetime_secs));
+
+        let revoked = store::active_revocations(&db, now)
+            .await
+            .map_err(|e| format!("auth: loading revocations failed: {e}"))?;
+        for (jti, exp) in &revoked {
+            verifier.revocations.revoke(jti, *exp);
+        }
+        events::subscribe_revocations(bus.as_ref(), verifier.revocations.clone()).await;
+
+        let outbox = Outbox::new(db.clone(), bus);
+        if let Err(error) = outbox.flush().await {
+            tracing::warn!(%error, "auth: outbox flush at start failed; the relay will retry");
+        }
+        let relay = outbox.spawn_relay(RELAY_EVERY);
+
+        tracing::info!(
+            kid = %signer.key().kid,
+            revocations = revoked.len(),
+            "auth service started"
+        );
+        let throttle = Arc::new(LoginThrottle::new(config.throttle));
+        Ok(Self {
+            state: web::Data::new(AuthState {
+                db,
+                auth: Authenticator::new(directory, signer, throttle),
+                verifier,
+                outbox,
+                jwks,
+                relay,
+            }),
+        })
+    }
+
+    /// Creates or updates the auth service's tables.
+    pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+        store::migrate(db).await
+    }
+
+    /// Registers this service's routes. The app around it provides
+    /// `envelope_middleware` and `web::Data<AuthContext>`.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.state.clone());
+        routes::configure(cfg);
+    }
+
+    /// The signer (the binary's `create-account` does not need it; tests may).
+    pub fn signer(&self) -> Arc<TokenSigner> {
+        self.state.auth.signer().clone()
+    }
+
+    /// The login throttle (for metrics and tests).
+    pub fn throttle(&self) -> Arc<LoginThrottle> {
+        self.state.auth.throttle().clone()
+    }
+}

@@ -211,17 +211,50 @@ pub async fn envelope_middleware(
     req.extensions_mut().insert(RequestId(request_id.clone()));
 
     if let Err(error) = apply_verb_override(&mut req).await {
-        let http_req = req.request().clone();
-        let response = error.error_response();
-        return Ok(render(ServiceResponse::new(http_req, response), &request_id));
+        let response = req.into_response(error.error_response());
+        return Ok(render(response, &request_id));
     }
 
-    let http_req = req.request().clone();
-    let response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => ServiceResponse::new(http_req, error.error_response()),
-    };
-    Ok(render(response, &request_id))
+    // Do not hold a clone of the request across `next.call`: routing needs it unshared.
+    match next.call(req).await {
+        Ok(response) => Ok(render(response.map_into_boxed_body(), &request_id)),
+        Err(error) => {
+            // Only middleware errors arrive here (handlers turn theirs into responses).
+            let api_error = ApiError::internal(error.to_string());
+            Err(RenderedError {
+                status: api_error.status(),
+                body: error_body(&api_error, &request_id, ""),
+                request_id,
+            }
+            .into())
+        }
+    }
+}
+
+/// An error already rendered into its envelope (for failures with no request left).
+#[derive(Debug)]
+struct RenderedError {
+    status: StatusCode,
+    body: Value,
+    request_id: String,
+}
+
+impl std::fmt::Display for RenderedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)
+    }
+}
+
+impl ResponseError for RenderedError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .insert_header((X_REQUEST_ID.clone(), self.request_id.clone()))
+            .json(&self.body)
+    }
 }
 
 /// Applies a tunnelled `verb` (query or POST body) and records the presented token.

@@ -1,1 +1,157 @@
+//! The `crossbar` host: builds the services of this process and the app around them.
 
+pub mod config;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use crossbar_accounts::{AccountsConfig, AccountsService};
+use crossbar_auth::{AuthConfig, AuthService};
+use crossbar_authz::{AuthContext, TokenVerifier};
+use crossbar_envelope::{ApiError, ApiResult};
+use crossbar_events::{Bus, InProcessBus};
+use crossbar_schema::SchemaRegistry;
+use sea_orm::DatabaseConnection;
+
+pub use config::Config;
+
+/// Every service of the embedded mode, wired together.
+#[derive(Clone)]
+pub struct Node {
+    pub accounts: AccountsService,
+    pub auth: AuthService,
+    pub auth_context: AuthContext,
+    pub bus: Arc<dyn Bus>,
+    databases: Vec<(&'static str, DatabaseConnection)>,
+}
+
+impl Node {
+    /// Connects, migrates and starts every service (embedded mode: in-process bus).
+    pub async fn start(config: &Config) -> Result<Self, String> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        }
+        let schemas = Arc::new(SchemaRegistry::load_embedded()?);
+        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+        let accounts_db = crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
+            .await
+            .map_err(|e| format!("accounts database: {e}"))?;
+        let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
+            .await
+            .map_err(|e| format!("auth database: {e}"))?;
+        let accounts = AccountsService::start(
+            accounts_db.clone(),
+            bus.clone(),
+            schemas,
+            AccountsConfig {
+                realm_suffix: config.realm_suffix.clone(),
+                default_timezone: config.default_timezone.clone(),
+            },
+        )
+        .await?;
+        let directory = accounts.directory();
+        let verifier = Arc::new(TokenVerifier::new());
+        let auth = AuthService::start(
+            auth_db.clone(),
+            bus.clone(),
+            directory.clone(),
+            verifier.clone(),
+            AuthConfig {
+                token_lifetime_secs: config.token_lifetime_secs,
+                ..AuthConfig::default()
+            },
+        )
+        .await?;
+        Ok(Self {
+            accounts,
+            auth,
+            auth_context: AuthContext {
+                verifier,
+                directory,
+            },
+            bus,
+            databases: vec![("accounts", accounts_db), ("auth", auth_db)],
+        })
+    }
+
+    /// Runs every service's migrations (the `migrate` command).
+    pub async fn migrate(config: &Config) -> Result<(), String> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+        }
+        let accounts_db = crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
+            .await
+            .map_err(|e| e.to_string())?;
+        AccountsService::migrate(&accounts_db).await.map_err(|e| e.to_string())?;
+        let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
+            .await
+            .map_err(|e| e.to_string())?;
+        AuthService::migrate(&auth_db).await.map_err(|e| e.to_string())
+    }
+
+    /// Registers app data, every route and the fallbacks.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::new(self.auth_context.clone()))
+            .app_data(web::Data::new(self.clone()))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz));
+        self.auth.configure(cfg);
+        self.accounts.configure(cfg);
+    }
+
+    /// Checks every database this process uses.
+    pub async fn ready(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let mut out = Vec::new();
+        for (name, db) in &self.databases {
+            out.push((*name, db.ping().await.map_err(|e| e.to_string())));
+        }
+        out
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(node: web::Data<Node>) -> HttpResponse {
+    let checks = node.ready().await;
+    let ok = checks.iter().all(|(_, r)| r.is_ok());
+    let body: serde_json::Map<String, serde_json::Value> = checks
+        .into_iter()
+        .map(|(name, r)| {
+            (
+                format!("database.{name}"),
+                serde_json::Value::String(match r {
+                    Ok(()) => "ok".into(),
+                    Err(e) => e,
+                }),
+            )
+        })
+        .chain(std::iter::once(("bus".to_string(), serde_json::Value::String("ok (in-process)".into()))))
+        .collect();
+    let status = if ok { "ready" } else { "not_ready" };
+    let payload = serde_json::json!({"status": status, "checks": body});
+    if ok {
+        HttpResponse::Ok().json(payload)
+    } else {
+        HttpResponse::ServiceUnavailable().json(payload)
+    }
+}
+
+/// 404 in Kazoo's shape for paths no service serves.
+pub async fn not_found() -> ApiResult {
+    Err(ApiError::NotFound)
+}
+
+/// Builds the whole app for `node` (used by `serve` and by the HTTP tests).
+#[macro_export]
+macro_rules! crossbar_app {
+    ($node:expr) => {{
+        let node = $node.clone();
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(crossbar_envelope::envelope_middleware))
+            .configure(move |cfg| node.configure(cfg))
+            .default_service(actix_web::web::to($crate::not_found))
+    }};
+}

@@ -1,1 +1,119 @@
-fn main() {}
+//! `crossbar`: the Kazoo Crossbar-compatible REST API server.
+
+use actix_web::HttpServer;
+use clap::{Parser, Subcommand};
+use crossbar_gateway::{crossbar_app, Config, Node};
+
+#[derive(Parser)]
+#[command(name = "crossbar", version, about = "Kazoo Crossbar-compatible REST API (/v2)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default). On an empty store, create the master account
+    /// and print its admin login once.
+    Serve,
+    /// Create the master account and its admin user on an empty store; prints JSON.
+    CreateAccount {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        realm: Option<String>,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Run every service's database migrations and exit.
+    Migrate,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn random_password() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crossbar: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let cli = Cli::parse();
+    let config = Config::load()?;
+    init_logging(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            Node::migrate(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::CreateAccount { name, realm, username, password } => {
+            let node = Node::start(&config).await?;
+            let created = node
+                .accounts
+                .bootstrap_master(&name, realm.as_deref(), &username, &password)
+                .await
+                .map_err(|e| format!("create-account: {}", e.data()))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "account_id": created.account_id,
+                    "owner_id": created.user_id,
+                    "account_name": name,
+                    "username": username.to_lowercase(),
+                })
+            );
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let node = Node::start(&config).await?;
+    if node.accounts.is_empty().await.map_err(|e| e.to_string())? {
+        let password = random_password();
+        let created = node
+            .accounts
+            .bootstrap_master("Master Account", None, "admin", &password)
+            .await
+            .map_err(|e| format!("bootstrap: {}", e.data()))?;
+        println!("Created the master account. Log in with (shown once):");
+        println!("  account_name: Master Account");
+        println!("  account_id:   {}", created.account_id);
+        println!("  username:     admin");
+        println!("  password:     {password}");
+        println!("  credentials:  md5(\"admin:{password}\")");
+    }
+    tracing::info!(listen = %config.listen, "crossbar listening");
+    let app_node = node.clone();
+    HttpServer::new(move || crossbar_app!(app_node))
+        .bind(&config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,861 @@
+//! The auth service through the real actix app: envelope middleware, AuthContext,
+//! a fake directory and a SQLite database in a temporary directory.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{test, web, App};
+use async_trait::async_trait;
+use crossbar_auth::{AuthConfig, AuthService};
+use crossbar_authz::{
+    AccountDirectory, AccountRef, AccountSelector, AuthContext, CredentialMethod, TokenVerifier,
+    UserDirectory, UserRef, TOKEN_REVOKED_SUBJECT,
+};
+use crossbar_envelope::{envelope_middleware, ApiError};
+use crossbar_events::{Bus, InProcessBus};
+use md5::{Digest, Md5};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use serde_json::{json, Value};
+use sha1::Sha1;
+
+// ------------------------------------------------------------------------------------
+// fake directory
+
+const MASTER: &str = "00000000000000000000000000000001";
+const ACME: &str = "acacacacacacacacacacacacacacacac";
+const CLOSED: &str = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+const ALICE: &str = "a11ce000000000000000000000000000";
+const BOB: &str = "b0b00000000000000000000000000000";
+const CAROL: &str = "ca401000000000000000000000000000";
+const ACME_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+const CLOSED_KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+fn md5_creds(user: &str, pass: &str) -> String {
+    hex::encode(Md5::digest(format!("{user}:{pass}").as_bytes()))
+}
+
+fn sha1_creds(user: &str, pass: &str) -> String {
+    hex::encode(Sha1::digest(format!("{user}:{pass}").as_bytes()))
+}
+
+fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+struct StoredUser {
+    user: UserRef,
+    md5: String,
+    sha1: String,
+}
+
+struct FakeDirectory {
+    accounts: Vec<AccountRef>,
+    users: Vec<StoredUser>,
+    api_keys: HashMap<String, String>,
+    numbers: HashMap<String, String>,
+}
+
+fn account(id: &str, name: &str, realm: &str, tree: &[&str], enabled: bool) -> AccountRef {
+    AccountRef {
+        id: id.into(),
+        name: name.into(),
+        realm: realm.into(),
+        tree: tree.iter().map(|s| s.to_string()).collect(),
+        enabled,
+        superduper_admin: tree.is_empty(),
+        is_reseller: id == ACME,
+    }
+}
+
+fn user(
+    id: &str,
+    account_id: &str,
+    username: &str,
+    priv_level: &str,
+    language: Option<&str>,
+) -> UserRef {
+    UserRef {
+        id: id.into(),
+        account_id: account_id.into(),
+        username: username.into(),
+        first_name: username.into(),
+        last_name: "Test".into(),
+        priv_level: priv_level.into(),
+        enabled: true,
+        language: language.map(str::to_string),
+    }
+}
+
+impl FakeDirectory {
+    fn new() -> Self {
+        let stored = |u: UserRef, pass: &str| StoredUser {
+            md5: md5_creds(&u.username, pass),
+            sha1: sha1_creds(&u.username, pass),
+            user: u,
+        };
+        Self {
+            accounts: vec![
+                account(MASTER, "Master", "master.sip.example", &[], true),
+                account(ACME, "Acme Corp", "acme.sip.example", &[MASTER], true),
+                account(CLOSED, "Closed Inc", "closed.sip.example", &[MASTER], false),
+            ],
+            users: vec![
+                stored(user(ALICE, ACME, "alice", "admin", Some("fr-fr")), "secret"),
+                stored(user(BOB, MASTER, "bob", "user", None), "hunter2"),
+                stored(user(CAROL, CLOSED, "carol", "admin", None), "closed"),
+            ],
+            api_keys: HashMap::from([
+                (ACME_KEY.to_string(), ACME.to_string()),
+                (CLOSED_KEY.to_string(), CLOSED.to_string()),
+            ]),
+            numbers: HashMap::from([("+14155550100".to_string(), ACME.to_string())]),
+        }
+    }
+
+    fn by_id(&self, id: &str) -> Option<AccountRef> {
+        self.accounts.iter().find(|a| a.id == id).cloned()
+    }
+}
+
+#[async_trait]
+impl UserDirectory for FakeDirectory {
+    async fn find_accounts(&self, selector: &AccountSelector) -> Result<Vec<AccountRef>, ApiError> {
+        Ok(match selector {
+            AccountSelector::PhoneNumber(n) => self
+                .numbers
+                .get(n)
+                .and_then(|id| self.by_id(id))
+                .into_iter()
+                .collect(),
+            AccountSelector::Realm(r) => self
+                .accounts
+                .iter()
+                .filter(|a| a.realm.eq_ignore_ascii_case(r))
+                .cloned()
+                .collect(),
+            AccountSelector::Name(n) => self
+                .accounts
+                .iter()
+                .filter(|a| normalize(&a.name) == normalize(n))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    async fn check_credentials(
+        &self,
+        account_id: &str,
+        method: CredentialMethod,
+        credentials: &str,
+    ) -> Result<Option<UserRef>, ApiError> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| {
+                u.user.account_id == account_id
+                    && match method {
+                        CredentialMethod::Md5 => u.md5 == credentials,
+                        CredentialMethod::Sha1 => u.sha1 == credentials,
+                    }
+            })
+            .map(|u| u.user.clone()))
+    }
+
+    async fn account_by_api_key(&self, api_key: &str) -> Result<Option<AccountRef>, ApiError> {
+        Ok(self.api_keys.get(api_key).and_then(|id| self.by_id(id)))
+    }
+
+    async fn user(&self, account_id: &str, user_id: &str) -> Result<Option<UserRef>, ApiError> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| u.user.account_id == account_id && u.user.id == user_id)
+            .map(|u| u.user.clone()))
+    }
+
+    async fn reseller_id(&self, account_id: &str) -> Result<Option<String>, ApiError> {
+        Ok(Some(if account_id == ACME {
+            ACME.into()
+        } else {
+            MASTER.into()
+        }))
+    }
+}
+
+#[async_trait]
+impl AccountDirectory for FakeDirectory {
+    async fn account(&self, id: &str) -> Result<Option<AccountRef>, ApiError> {
+        Ok(self.by_id(id))
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// harness
+
+struct Harness {
+    service: AuthService,
+    verifier: Arc<TokenVerifier>,
+    directory: Arc<FakeDirectory>,
+    bus: Arc<InProcessBus>,
+    db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn connect(url: &str) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_string());
+    options.max_connections(1).sqlx_logging(false);
+    Database::connect(options).await.unwrap()
+}
+
+async fn start(
+    url: &str,
+    bus: Arc<InProcessBus>,
+    directory: Arc<FakeDirectory>,
+) -> (AuthService, Arc<TokenVerifier>) {
+    let verifier = Arc::new(TokenVerifier::new());
+    let service = AuthService::start(
+        connect(url).await,
+        bus,
+        directory,
+        verifier.clone(),
+        AuthConfig::default(),
+    )
+    .await
+    .unwrap();
+    (service, verifier)
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
+    let bus = Arc::new(InProcessBus::new());
+    let directory = Arc::new(FakeDirectory::new());
+    let (service, verifier) = start(&db_url, bus.clone(), directory.clone()).await;
+    Harness {
+        service,
+        verifier,
+        directory,
+        bus,
+        db_url,
+        _dir: dir,
+    }
+}
+
+macro_rules! app {
+    ($service:expr, $verifier:expr, $directory:expr) => {{
+        let service = $service.clone();
+        test::init_service(
+            App::new()
+                .wrap(from_fn(envelope_middleware))
+                .app_data(web::Data::new(AuthContext {
+                    verifier: $verifier.clone(),
+                    directory: $directory.clone(),
+                }))
+                .configure(move |cfg| service.configure(cfg)),
+        )
+        .await
+    }};
+    ($h:expr) => {
+        app!($h.service, $h.verifier, $h.directory)
+    };
+}
+
+fn addr(ip: &str) -> SocketAddr {
+    format!("{ip}:40000").parse().unwrap()
+}
+
+/// Sends a request; returns status, headers and the JSON body.
+macro_rules! call {
+    ($app:expr, $req:expr) => {{
+        let resp = test::call_service(&$app, $req.to_request()).await;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body: Value = test::read_body_json(resp).await;
+        (status, headers, body)
+    }};
+}
+
+fn login(data: Value) -> test::TestRequest {
+    test::TestRequest::put()
+        .uri("/v2/user_auth")
+        .peer_addr(addr("10.0.0.1"))
+        .set_json(json!({ "data": data }))
+}
+
+fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
+    req.insert_header(("X-Auth-Token", token))
+}
+
+fn alice_login() -> Value {
+    json!({"credentials": md5_creds("alice", "secret"), "account_name": "Acme Corp"})
+}
+
+fn assert_error(status: StatusCode, body: &Value, code: u16, message: &str) {
+    assert_eq!(status.as_u16(), code, "{body}");
+    assert_eq!(body["status"], "error", "{body}");
+    assert_eq!(body["error"], code.to_string(), "{body}");
+    assert_eq!(body["message"], message, "{body}");
+    assert!(body.get("revision").is_none(), "{body}");
+}
+
+fn assert_invalid_credentials(status: StatusCode, body: &Value) {
+    assert_error(status, body, 401, "invalid_credentials");
+    assert_eq!(body["data"], json!({"message": "invalid credentials"}));
+}
+
+// ------------------------------------------------------------------------------------
+// user_auth
+
+#[actix_web::test]
+async fn user_auth_md5_by_account_name() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, headers, body) = call!(app, login(alice_login()));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "success");
+    assert_eq!(
+        headers.get("x-request-id").unwrap().to_str().unwrap(),
+        body["request_id"].as_str().unwrap()
+    );
+    assert!(headers.get("location").is_none());
+    assert_eq!(
+        body["data"],
+        json!({
+            "account_id": ACME, "owner_id": ALICE, "apps": [], "language": "fr-fr",
+            "account_name": "Acme Corp", "reseller_id": ACME, "is_reseller": true,
+            "is_master_account": false
+        })
+    );
+    let token = body["auth_token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    let claims = h.verifier.verify(token).unwrap();
+    assert_eq!(claims.account_id, ACME);
+    assert_eq!(claims.owner_id.as_deref(), Some(ALICE));
+    assert_eq!(claims.method, "cb_user_auth");
+    assert_eq!(claims.priv_level.as_deref(), Some("admin"));
+    assert_eq!(claims.exp - claims.iat, 3600);
+    // the signer the service exposes made it
+    let (_, other) = h
+        .service
+        .signer()
+        .issue(ACME, None, "cb_api_auth", None)
+        .unwrap();
+    assert_eq!(other.iss, claims.iss);
+}
+
+#[actix_web::test]
+async fn user_auth_sha_by_realm_and_realm_alias() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(
+        app,
+        login(
+            json!({"credentials": sha1_creds("bob", "hunter2"), "method": "sha",
+                     "account_realm": "MASTER.sip.example"})
+        )
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["account_id"], MASTER);
+    assert_eq!(body["data"]["owner_id"], BOB);
+    assert_eq!(body["data"]["language"], "en-us");
+    assert_eq!(body["data"]["is_master_account"], true);
+    assert_eq!(body["data"]["is_reseller"], false);
+
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("bob", "hunter2"), "realm": "master.sip.example"}))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["owner_id"], BOB);
+
+    // an md5 credential presented as sha does not match
+    let (status, _, body) = call!(
+        app,
+        login(
+            json!({"credentials": md5_creds("bob", "hunter2"), "method": "sha",
+                     "realm": "master.sip.example"})
+        )
+    );
+    assert_invalid_credentials(status, &body);
+}
+
+#[actix_web::test]
+async fn user_auth_by_phone_number_then_fallbacks() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("alice", "secret"), "phone_number": "+14155550100"}))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["account_id"], ACME);
+
+    // an unknown number falls through to the realm, then the name
+    let (status, _, body) = call!(
+        app,
+        login(
+            json!({"credentials": md5_creds("alice", "secret"), "phone_number": "+19995550000",
+                     "account_name": "acme-corp"})
+        )
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["account_id"], ACME);
+
+    // no selector at all
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("alice", "secret")}))
+    );
+    assert_invalid_credentials(status, &body);
+}
+
+#[actix_web::test]
+async fn user_auth_wrong_credentials_is_kazoo_401() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, headers, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("alice", "wrong"), "account_name": "Acme Corp"}))
+    );
+    assert_invalid_credentials(status, &body);
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "auth_token",
+            "data",
+            "error",
+            "message",
+            "node",
+            "request_id",
+            "status",
+            "timestamp",
+            "version"
+        ]
+    );
+    assert_eq!(body["auth_token"], "");
+    assert_eq!(
+        headers.get("x-request-id").unwrap().to_str().unwrap(),
+        body["request_id"].as_str().unwrap()
+    );
+    // unknown account
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("alice", "secret"), "account_name": "Nobody"}))
+    );
+    assert_invalid_credentials(status, &body);
+}
+
+#[actix_web::test]
+async fn user_auth_disabled_account_is_400() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("carol", "closed"), "account_name": "Closed Inc"}))
+    );
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"],
+        json!({"account": {"disabled": {"message": "account disabled"}}})
+    );
+    // wrong credentials on a disabled account say nothing about it
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("carol", "nope"), "account_name": "Closed Inc"}))
+    );
+    assert_invalid_credentials(status, &body);
+}
+
+#[actix_web::test]
+async fn user_auth_validation_errors() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(app, login(json!({"account_name": "Acme Corp"})));
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"],
+        json!({"credentials": {"required": {"message": "Field is required but missing"}}})
+    );
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": "", "method": "plain", "account_name": "Acme Corp"}))
+    );
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"]["credentials"]["minLength"]["message"],
+        "String must be at least 1 characters"
+    );
+    assert_eq!(
+        body["data"]["method"]["enum"],
+        json!({"message": "Value not found in enumerated list of values", "target": ["md5", "sha"], "value": "plain"})
+    );
+    // an empty body is a missing credential too
+    let (status, _, body) = call!(
+        app,
+        test::TestRequest::put()
+            .uri("/v2/user_auth")
+            .peer_addr(addr("10.0.0.1"))
+    );
+    assert_error(status, &body, 400, "validation error");
+    assert!(body["data"]["credentials"]["required"].is_object());
+}
+
+#[actix_web::test]
+async fn user_auth_ignores_a_stale_token_header() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(app, with_token(login(alice_login()), "stale.token.here"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["auth_token"].as_str().unwrap();
+    assert_ne!(token, "stale.token.here");
+    assert!(h.verifier.verify(token).is_ok());
+}
+
+#[actix_web::test]
+async fn user_auth_get_describes_the_token_in_use() {
+    let h = harness().await;
+    let app = app!(h);
+    let (_, _, body) = call!(app, login(alice_login()));
+    let token = body["auth_token"].as_str().unwrap().to_string();
+    let jti = h.verifier.verify(&token).unwrap().jti;
+
+    let req = with_token(
+        test::TestRequest::get().uri(&format!("/v2/user_auth/{token}")),
+        &token,
+    );
+    let (status, _, body) = call!(app, req);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({
+            "account_id": ACME, "owner_id": ALICE, "method": "cb_user_auth", "id": jti,
+            "reseller_id": ACME, "is_reseller": true, "account_name": "Acme Corp",
+            "language": "fr-fr", "apps": []
+        })
+    );
+    assert_eq!(body["auth_token"], token);
+
+    // a path token other than the one in use
+    let (_, _, other) = call!(app, login(alice_login()));
+    let other = other["auth_token"].as_str().unwrap();
+    let req = with_token(
+        test::TestRequest::get().uri(&format!("/v2/user_auth/{other}")),
+        &token,
+    );
+    let (status, _, body) = call!(app, req);
+    assert_invalid_credentials(status, &body);
+    // no token at all
+    let (status, _, body) = call!(
+        app,
+        test::TestRequest::get().uri(&format!("/v2/user_auth/{token}"))
+    );
+    assert_invalid_credentials(status, &body);
+}
+
+// ------------------------------------------------------------------------------------
+// api_auth
+
+fn api_login(data: Value) -> test::TestRequest {
+    test::TestRequest::put()
+        .uri("/v2/api_auth")
+        .peer_addr(addr("10.0.0.1"))
+        .set_json(json!({ "data": data }))
+}
+
+#[actix_web::test]
+async fn api_auth_success() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(app, api_login(json!({"api_key": ACME_KEY})));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({
+            "account_id": ACME, "apps": [], "language": "en-us", "account_name": "Acme Corp",
+            "reseller_id": ACME, "is_reseller": true, "is_master_account": false
+        })
+    );
+    let claims = h
+        .verifier
+        .verify(body["auth_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.method, "cb_api_auth");
+    assert_eq!(claims.owner_id, None);
+
+    let req = with_token(
+        test::TestRequest::get().uri("/v2/token_auth"),
+        body["auth_token"].as_str().unwrap(),
+    );
+    let (status, _, body) = call!(app, req);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["method"], "cb_api_auth");
+    assert!(body["data"].get("owner_id").is_none());
+}
+
+#[actix_web::test]
+async fn api_auth_unknown_key_is_404() {
+    let h = harness().await;
+    let app = app!(h);
+    let key = "9".repeat(64);
+    let (status, _, body) = call!(app, api_login(json!({"api_key": key})));
+    assert_error(status, &body, 404, "bad identifier");
+    assert_eq!(body["data"], json!([key]));
+}
+
+#[actix_web::test]
+async fn api_auth_validation_and_disabled() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(app, api_login(json!({})));
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"],
+        json!({"api_key": {"required": {"message": "Field is required but missing"}}})
+    );
+    let (status, _, body) = call!(app, api_login(json!({"api_key": "abc"})));
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"]["api_key"]["minLength"],
+        json!({"message": "String must be at least 64 characters", "target": 64})
+    );
+    let (status, _, body) = call!(app, api_login(json!({"api_key": "a".repeat(65)})));
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"]["api_key"]["maxLength"]["message"],
+        "String must not be more than 64 characters"
+    );
+    let (status, _, body) = call!(
+        app,
+        api_login(json!({"api_key": ACME_KEY, "restrictions": {}}))
+    );
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"]["restrictions"]["additionalProperties"]["message"],
+        "Strict checking of data is enabled; only include schema-defined properties"
+    );
+    let (status, _, body) = call!(app, api_login(json!({"api_key": CLOSED_KEY})));
+    assert_error(status, &body, 400, "validation error");
+    assert_eq!(
+        body["data"],
+        json!({"account": {"disabled": {"message": "account disabled"}}})
+    );
+}
+
+// ------------------------------------------------------------------------------------
+// token_auth and revocation
+
+macro_rules! token_of {
+    ($app:expr) => {{
+        let (status, _, body) = call!($app, login(alice_login()));
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["auth_token"].as_str().unwrap().to_string()
+    }};
+}
+
+#[actix_web::test]
+async fn token_auth_get() {
+    let h = harness().await;
+    let app = app!(h);
+    let token = token_of!(app);
+    let (status, _, body) = call!(
+        app,
+        with_token(test::TestRequest::get().uri("/v2/token_auth"), &token)
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["account_id"], ACME);
+    assert_eq!(body["data"]["owner_id"], ALICE);
+    assert_eq!(body["data"]["method"], "cb_user_auth");
+    // also as a bearer token
+    let req = test::TestRequest::get()
+        .uri("/v2/token_auth")
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    let (status, _, _) = call!(app, req);
+    assert_eq!(status, StatusCode::OK);
+    // invalid and missing tokens
+    let (status, _, body) = call!(
+        app,
+        with_token(test::TestRequest::get().uri("/v2/token_auth"), "garbage")
+    );
+    assert_invalid_credentials(status, &body);
+    let (status, _, body) = call!(app, test::TestRequest::get().uri("/v2/token_auth"));
+    assert_invalid_credentials(status, &body);
+}
+
+#[actix_web::test]
+async fn token_auth_delete_revokes_everywhere() {
+    let h = harness().await;
+    // another service's verifier, fed only by the bus
+    let other_service = Arc::new(TokenVerifier::new());
+    for jwk_key in [h.service.signer().key()] {
+        other_service.add_key(&jwk_key.kid, jwk_key.public_key());
+    }
+    h.bus
+        .subscribe(TOKEN_REVOKED_SUBJECT, other_service.revocations.clone())
+        .await;
+
+    let app = app!(h);
+    let token = token_of!(app);
+    let keep = token_of!(app);
+    assert!(other_service.verify(&token).is_ok());
+
+    let (status, _, body) = call!(
+        app,
+        with_token(test::TestRequest::delete().uri("/v2/token_auth"), &token)
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "success");
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(body["auth_token"], "");
+
+    for uri in [
+        "/v2/token_auth".to_string(),
+        format!("/v2/user_auth/{token}"),
+    ] {
+        let (status, _, body) = call!(app, with_token(test::TestRequest::get().uri(&uri), &token));
+        assert_invalid_credentials(status, &body);
+    }
+    let (status, _, body) = call!(
+        app,
+        with_token(test::TestRequest::delete().uri("/v2/token_auth"), &token)
+    );
+    assert_invalid_credentials(status, &body);
+    assert!(
+        other_service.verify(&token).is_err(),
+        "the event reached the other verifier"
+    );
+    // other tokens are untouched
+    let (status, _, _) = call!(
+        app,
+        with_token(test::TestRequest::get().uri("/v2/token_auth"), &keep)
+    );
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn revocation_and_signing_key_survive_a_restart() {
+    let h = harness().await;
+    let app = app!(h);
+    let revoked = token_of!(app);
+    let kept = token_of!(app);
+    let (status, _, _) = call!(
+        app,
+        with_token(test::TestRequest::delete().uri("/v2/token_auth"), &revoked)
+    );
+    assert_eq!(status, StatusCode::OK);
+    let kid = h.service.signer().key().kid.clone();
+    drop(app);
+
+    // a fresh process: new connection, new bus, new verifier, same database
+    let (service, verifier) = start(
+        &h.db_url,
+        Arc::new(InProcessBus::new()),
+        h.directory.clone(),
+    )
+    .await;
+    assert_eq!(service.signer().key().kid, kid, "the stored key is reused");
+    assert!(verifier.verify(&revoked).is_err());
+    assert!(verifier.verify(&kept).is_ok());
+    let app = app!(service, verifier, h.directory);
+    let (status, _, body) = call!(
+        app,
+        with_token(test::TestRequest::get().uri("/v2/token_auth"), &revoked)
+    );
+    assert_invalid_credentials(status, &body);
+    let (status, _, _) = call!(
+        app,
+        with_token(test::TestRequest::get().uri("/v2/token_auth"), &kept)
+    );
+    assert_eq!(status, StatusCode::OK);
+}
+
+// ------------------------------------------------------------------------------------
+// keys, throttling, 405
+
+#[actix_web::test]
+async fn keys_endpoint_serves_the_jwks() {
+    let h = harness().await;
+    let app = app!(h);
+    let (status, _, body) = call!(app, test::TestRequest::get().uri("/v2/auth/keys"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let keys = body["data"]["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0], h.service.signer().key().public_jwk());
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert!(keys[0].get("d").is_none(), "no private part");
+}
+
+#[actix_web::test]
+async fn throttling_blocks_the_address_not_the_user() {
+    let h = harness().await;
+    let app = app!(h);
+    let wrong = json!({"credentials": md5_creds("alice", "guess"), "account_name": "Acme Corp"});
+    for _ in 0..5 {
+        let (status, _, body) = call!(app, login(wrong.clone()));
+        assert_invalid_credentials(status, &body);
+    }
+    // even the right password from that address waits now
+    let (status, headers, body) = call!(app, login(alice_login()));
+    assert_error(status, &body, 429, "too_many_requests");
+    assert_eq!(body["data"], json!({"message": "too many requests"}));
+    let retry: u64 = headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    // a forwarded-for header does not change who the client is
+    let (status, _, _) = call!(
+        app,
+        login(alice_login()).insert_header(("X-Forwarded-For", "10.9.9.9"))
+    );
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // the real user, elsewhere, logs in
+    let (status, _, body) = call!(app, login(alice_login()).peer_addr(addr("192.168.7.7")));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // another account from the blocked address is not blocked (under the address limit)
+    let (status, _, body) = call!(
+        app,
+        login(json!({"credentials": md5_creds("bob", "hunter2"), "account_name": "Master"}))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[actix_web::test]
+async fn unsupported_verbs_are_kazoo_405() {
+    let h = harness().await;
+    let app = app!(h);
+    let token = token_of!(app);
+    let requests = [
+        test::TestRequest::get().uri("/v2/user_auth"),
+        test::TestRequest::post()
+            .uri("/v2/user_auth")
+            .set_json(json!({"data": {}})),
+        test::TestRequest::delete().uri("/v2/user_auth"),
+        test::TestRequest::get().uri("/v2/api_auth"),
+        test::TestRequest::put().uri("/v2/token_auth"),
+        test::TestRequest::post().uri("/v2/token_auth"),
+        test::TestRequest::put().uri("/v2/auth/keys"),
+        test::TestRequest::delete().uri(&format!("/v2/user_auth/{token}")),
+    ];
+    for req in requests {
+        let (status, _, body) = call!(app, with_token(req, &token));
+        assert_error(status, &body, 405, "invalid_method");
+        assert_eq!(body["data"], json!({"message": "method not allowed"}));
+    }
+}

@@ -1,1 +1,189 @@
+//! End-to-end harness: a real crossbar server (all services, real HTTP) on a free
+//! loopback port, on SQLite or, when `CROSSBAR_TEST_DATABASE_URL` names a
+//! PostgreSQL server, on a fresh PostgreSQL database of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crossbar_gateway::{crossbar_app, Config, Node};
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "e2e-admin-secret";
+pub const MASTER_NAME: &str = "E2E Master";
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub master_id: String,
+    handle: Option<actix_web::dev::ServerHandle>,
+    _data: tempfile::TempDir,
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn fresh_postgres_url(base: &str) -> String {
+    let name = format!("crossbar_e2e_{}", hex::encode(rand::random::<[u8; 6]>()));
+    let rt = actix_web::rt::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(base).await.expect("connect to test PostgreSQL");
+        db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    });
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let database_url = std::env::var("CROSSBAR_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(|u| fresh_postgres_url(&u));
+        let config = Config {
+            listen: format!("127.0.0.1:{port}"),
+            data_dir: data.path().to_path_buf(),
+            database_url,
+            ..Config::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let node = Node::start(&config).await.expect("node starts");
+                let created = node
+                    .accounts
+                    .bootstrap_master(MASTER_NAME, Some("master.e2e.test"), "admin", ADMIN_PASSWORD)
+                    .await
+                    .expect("bootstrap");
+                let app_node = node.clone();
+                let server = actix_web::HttpServer::new(move || crossbar_app!(app_node))
+                    .workers(2)
+                    .listen(listener)
+                    .unwrap()
+                    .run();
+                tx.send((server.handle(), created.account_id)).unwrap();
+                server.await.unwrap();
+            });
+        });
+        let (handle, master_id) = rx.recv_timeout(Duration::from_secs(60)).expect("server started");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            master_id,
+            handle: Some(handle),
+            _data: data,
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        self.call_with(method, path, token, body, &[])
+    }
+
+    pub fn call_with(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+        let mut req = agent.request(method, &format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            req = req.set("X-Auth-Token", token);
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Some(body) => req.set("Content-Type", "application/json").send_string(&body.to_string()),
+            None => req.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .map(|name| {
+                let value = response.header(&name).unwrap_or_default().to_string();
+                (name, value)
+            })
+            .collect();
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer { status, body, headers }
+    }
+
+    /// Logs in by account name with md5 credentials; returns (token, login data).
+    pub fn login(&self, account_name: &str, username: &str, password: &str) -> (String, Value) {
+        let answer = self.call(
+            "PUT",
+            "/v2/user_auth",
+            None,
+            Some(json!({"data": {"credentials": md5_credentials(username, password), "account_name": account_name}})),
+        );
+        assert_eq!(answer.status, 201, "login failed: {:?}", answer.body);
+        (answer.body["auth_token"].as_str().unwrap().to_string(), answer.body["data"].clone())
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.login(MASTER_NAME, "admin", ADMIN_PASSWORD).0
+    }
+
+    /// Creates a sub-account under `parent` with an admin user; returns (account id, token).
+    pub fn account_with_admin(&self, token: &str, parent: &str, name: &str) -> (String, String) {
+        let created = self.call("PUT", &format!("/v2/accounts/{parent}"), Some(token), Some(json!({"data": {"name": name}})));
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.body["data"]["id"].as_str().unwrap().to_string();
+        let user = self.call(
+            "PUT",
+            &format!("/v2/accounts/{id}/users"),
+            Some(token),
+            Some(json!({"data": {"first_name": "Ad", "last_name": "Min", "username": "admin", "password": "pw-123456", "priv_level": "admin"}})),
+        );
+        assert_eq!(user.status, 201, "{:?}", user.body);
+        let (tok, _) = self.login(name, "admin", "pw-123456");
+        (id, tok)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let rt = actix_web::rt::Runtime::new().unwrap();
+            rt.block_on(handle.stop(false));
+        }
+    }
+}
+
+pub fn md5_credentials(username: &str, password: &str) -> String {
+    hex::encode(Md5::digest(format!("{}:{}", username.to_lowercase(), password)))
+}
+
+/// Asserts the fixed parts of Kazoo's error envelope.
+pub fn assert_error(answer: &Answer, status: u16, message: &str) {
+    assert_eq!(answer.status, status, "{:?}", answer.body);
+    assert_eq!(answer.body["status"], "error");
+    assert_eq!(answer.body["error"], status.to_string());
+    assert_eq!(answer.body["message"], message, "{:?}", answer.body);
+    assert!(answer.body["request_id"].is_string());
+    assert_eq!(answer.header("x-request-id"), answer.body["request_id"].as_str());
+}

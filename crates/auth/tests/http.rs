@@ -1,6 +1,8 @@
 //! The auth service through the real actix app: envelope middleware, AuthContext,
 //! a fake directory and a SQLite database in a temporary directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -699,9 +701,8 @@ async fn token_auth_delete_revokes_everywhere() {
     let h = harness().await;
     // another service's verifier, fed only by the bus
     let other_service = Arc::new(TokenVerifier::new());
-    for jwk_key in [h.service.signer().key()] {
-        other_service.add_key(&jwk_key.kid, jwk_key.public_key());
-    }
+    let signer = h.service.signer();
+    other_service.add_key(&signer.key().kid, signer.key().public_key());
     h.bus
         .subscribe(TOKEN_REVOKED_SUBJECT, other_service.revocations.clone())
         .await;
@@ -834,6 +835,39 @@ async fn throttling_blocks_the_address_not_the_user() {
         login(json!({"credentials": md5_creds("bob", "hunter2"), "account_name": "Master"}))
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[actix_web::test]
+async fn a_sprayed_account_stays_open_to_clean_addresses() {
+    let h = harness().await;
+    let app = app!(h);
+    let wrong = json!({"credentials": md5_creds("alice", "guess"), "account_name": "Acme Corp"});
+    // 50 failures from 25 addresses, two each: under every per-address limit
+    for i in 0..25 {
+        for _ in 0..2 {
+            let (status, _, body) = call!(app, login(wrong.clone()).peer_addr(addr(&format!("10.1.0.{i}"))));
+            assert_invalid_credentials(status, &body);
+        }
+    }
+    // a spraying address is refused, even with the right password
+    let (status, headers, body) = call!(app, login(alice_login()).peer_addr(addr("10.1.0.3")));
+    assert_error(status, &body, 429, "too_many_requests");
+    assert!(headers.contains_key("retry-after"));
+    // the real user from a clean address gets in
+    let (status, _, body) = call!(app, login(alice_login()).peer_addr(addr("172.16.0.1")));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[actix_web::test]
+async fn password_recovery_is_not_implemented() {
+    let h = harness().await;
+    let app = app!(h);
+    let req = test::TestRequest::put()
+        .uri("/v2/user_auth/recovery")
+        .set_json(json!({"data": {"username": "alice", "ui_url": "http://x", "account_name": "Acme Corp"}}));
+    let (status, _, body) = call!(app, req);
+    assert_error(status, &body, 501, "not_implemented");
+    assert_eq!(body["data"], json!({"message": "not implemented"}));
 }
 
 #[actix_web::test]

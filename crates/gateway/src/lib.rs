@@ -14,6 +14,7 @@ use crossbar_schema::SchemaRegistry;
 use sea_orm::DatabaseConnection;
 
 pub use config::Config;
+pub use crossbar_envelope::envelope_middleware;
 
 /// Every service of the embedded mode, wired together.
 #[derive(Clone)]
@@ -150,7 +151,7 @@ macro_rules! crossbar_app {
     ($node:expr) => {{
         let node = $node.clone();
         actix_web::App::new()
-            .wrap(actix_web::middleware::from_fn(crossbar_envelope::envelope_middleware))
+            .wrap(actix_web::middleware::from_fn($crate::envelope_middleware))
             .configure(move |cfg| node.configure(cfg))
             .default_service(actix_web::web::to($crate::not_found))
     }};

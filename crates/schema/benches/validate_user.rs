@@ -33,7 +33,9 @@ fn validate_user(c: &mut Criterion) {
     c.bench_function("validate_user", |b| {
         b.iter(|| {
             let mut doc = user.clone();
-            registry.validate("users", black_box(&mut doc)).expect("valid user");
+            registry
+                .validate("users", black_box(&mut doc))
+                .expect("valid user");
             doc
         });
     });
@@ -47,7 +49,9 @@ fn validate_user(c: &mut Criterion) {
     c.bench_function("validate_user_invalid", |b| {
         b.iter(|| {
             let mut doc = invalid.clone();
-            registry.validate("users", black_box(&mut doc)).expect_err("invalid user")
+            registry
+                .validate("users", black_box(&mut doc))
+                .expect_err("invalid user")
         });
     });
 

@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(to_number(".5"), None);
         assert_eq!(to_number("inf"), None);
         assert_eq!(convert("true", JsonType::Boolean), Some(Value::Bool(true)));
-        assert_eq!(convert("false", JsonType::Boolean), Some(Value::Bool(false)));
+        assert_eq!(
+            convert("false", JsonType::Boolean),
+            Some(Value::Bool(false))
+        );
         assert_eq!(convert("yes", JsonType::Boolean), None);
         assert_eq!(convert("5", JsonType::String), None);
     }

@@ -52,7 +52,12 @@ pub(crate) fn collect(
     errors
 }
 
-fn add(registry: &SchemaRegistry, name: &str, error: &ValidationError<'_>, out: &mut ValidationErrors) {
+fn add(
+    registry: &SchemaRegistry,
+    name: &str,
+    error: &ValidationError<'_>,
+    out: &mut ValidationErrors,
+) {
     let segments = pointer_segments(error.instance_path().as_str());
     let field = field_key(&segments);
     let value = error.instance().as_ref();
@@ -111,7 +116,8 @@ fn add(registry: &SchemaRegistry, name: &str, error: &ValidationError<'_>, out: 
             format!("String must not be more than {limit} characters"),
             json!({ "target": limit, "cause": value, "value": value }),
         ),
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.add_with(
                 &field,
                 "minimum",
@@ -119,7 +125,8 @@ fn add(registry: &SchemaRegistry, name: &str, error: &ValidationError<'_>, out: 
                 json!({ "target": limit, "value": value }),
             );
         }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
             out.add_with(
                 &field,
                 "maximum",
@@ -243,7 +250,11 @@ fn type_names(kind: &TypeKind) -> String {
 /// The `type` keyword as written in the failing schema (`kz_json_schema:get_types/1`:
 /// a name, or names joined with ", " in the schema's order). Found by walking the
 /// error's evaluation path from the root schema, following `$ref`s.
-fn declared_types(registry: &SchemaRegistry, name: &str, error: &ValidationError<'_>) -> Option<String> {
+fn declared_types(
+    registry: &SchemaRegistry,
+    name: &str,
+    error: &ValidationError<'_>,
+) -> Option<String> {
     let root = registry.raw(name)?;
     let mut current_root = root;
     let mut node = root;

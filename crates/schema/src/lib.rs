@@ -74,7 +74,9 @@ impl SchemaRegistry {
     }
 
     /// Compiles the given (name, JSON text) schemas; `$ref`s resolve among them.
-    fn from_sources<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
+    fn from_sources<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, String> {
         let mut raw = RawSchemas::new();
         for (name, text) in sources {
             let schema: Value = serde_json::from_str(text)
@@ -95,7 +97,10 @@ impl SchemaRegistry {
             collect_patterns(schema, &mut patterns)?;
         }
 
-        tracing::debug!(schemas = validators.len(), "compiled the embedded JSON schemas");
+        tracing::debug!(
+            schemas = validators.len(),
+            "compiled the embedded JSON schemas"
+        );
         Ok(Self {
             raw,
             validators,
@@ -141,12 +146,16 @@ impl SchemaRegistry {
             if conversions.is_empty() || !coerce::apply(doc, &conversions) {
                 break;
             }
-            tracing::debug!(schema = name, count = conversions.len(), "coerced JS types, validating again");
+            tracing::debug!(
+                schema = name,
+                count = conversions.len(),
+                "coerced JS types, validating again"
+            );
         }
 
         let errors = errors::collect(self, name, validator, doc);
         if errors.is_empty() {
-            // Cannot happen (the document was invalid); never answer an empty error map.
+            // The last round of conversions made the document valid.
             return Ok(());
         }
         Err(errors)
@@ -235,10 +244,9 @@ impl Retrieve for EmbeddedRetriever {
         uri: &Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let name = schema_name_of_uri(uri.as_str());
-        self.0
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("schema {name:?} ($ref {}) is not embedded", uri.as_str()).into())
+        self.0.get(name).cloned().ok_or_else(|| {
+            format!("schema {name:?} ($ref {}) is not embedded", uri.as_str()).into()
+        })
     }
 }
 

@@ -226,7 +226,8 @@ fn nested_error_paths_are_dot_joined() {
 
 #[test]
 fn array_indexes_are_numbers_in_the_path() {
-    let mut doc = json!({"numbers": ["1000", "x".repeat(37)], "flow": {"module": "user", "data": {}}});
+    let mut doc =
+        json!({"numbers": ["1000", "x".repeat(37)], "flow": {"module": "user", "data": {}}});
     let errors = errors_of("callflows", &mut doc);
     assert_eq!(
         errors["numbers.1"]["maxLength"]["message"],
@@ -319,11 +320,23 @@ fn all_errors_are_reported_at_once() {
         ["interval", "month", "name", "ordinal", "wdays.1"],
         "{errors}"
     );
-    assert_eq!(errors["name"]["minLength"]["message"], json!("String must be at least 1 characters"));
-    assert_eq!(errors["interval"]["minimum"]["message"], json!("Value must be at least 1"));
-    assert_eq!(errors["month"]["maximum"]["message"], json!("Value must be at most 12"));
+    assert_eq!(
+        errors["name"]["minLength"]["message"],
+        json!("String must be at least 1 characters")
+    );
+    assert_eq!(
+        errors["interval"]["minimum"]["message"],
+        json!("Value must be at least 1")
+    );
+    assert_eq!(
+        errors["month"]["maximum"]["message"],
+        json!("Value must be at most 12")
+    );
     assert_eq!(errors["wdays.1"]["enum"]["value"], json!("funday"));
-    assert_eq!(errors["ordinal"]["type"]["message"], json!("Value did not match type(s): string"));
+    assert_eq!(
+        errors["ordinal"]["type"]["message"],
+        json!("Value did not match type(s): string")
+    );
 }
 
 #[test]
@@ -354,7 +367,10 @@ fn additional_properties_are_keyed_per_property() {
         "call_restriction": {"tollfree_us": {"action": "sometimes"}}
     });
     let errors = errors_of("users", &mut doc);
-    assert_eq!(errors["call_restriction.tollfree_us.action"]["enum"]["value"], json!("sometimes"));
+    assert_eq!(
+        errors["call_restriction.tollfree_us.action"]["enum"]["value"],
+        json!("sometimes")
+    );
 
     // additionalProperties: false (api_auth) names each unexpected property.
     let schema = registry().raw("api_auth").unwrap();
@@ -362,25 +378,38 @@ fn additional_properties_are_keyed_per_property() {
     let mut doc = json!({"api_key": "k".repeat(64), "one": 1, "two.x": 2});
     let errors = errors_of("api_auth", &mut doc);
     let message = "Strict checking of data is enabled; only include schema-defined properties";
-    assert_eq!(errors["one"]["additionalProperties"]["message"], json!(message), "{errors}");
-    assert_eq!(errors["two%2Ex"]["additionalProperties"]["message"], json!(message));
+    assert_eq!(
+        errors["one"]["additionalProperties"]["message"],
+        json!(message),
+        "{errors}"
+    );
+    assert_eq!(
+        errors["two%2Ex"]["additionalProperties"]["message"],
+        json!(message)
+    );
 }
 
 #[test]
 fn multiple_types_are_named_in_schema_order() {
-    let sources = [(
-        "t",
-        r#"{"$schema": "http://json-schema.org/draft-04/schema#",
+    let sources = [
+        (
+            "t",
+            r#"{"$schema": "http://json-schema.org/draft-04/schema#",
             "type": "object",
             "properties": {"a": {"type": ["object", "null"]}, "b": {"$ref": "u"}}}"#,
-    ), (
-        "u",
-        r#"{"type": "object", "properties": {"c": {"type": ["string", "boolean"]}}}"#,
-    )];
+        ),
+        (
+            "u",
+            r#"{"type": "object", "properties": {"c": {"type": ["string", "boolean"]}}}"#,
+        ),
+    ];
     let registry = SchemaRegistry::from_sources(sources).unwrap();
     let mut doc = json!({"a": 1, "b": {"c": 2}});
     let errors = registry.validate("t", &mut doc).unwrap_err().to_json();
-    assert_eq!(errors["a"]["type"]["message"], json!("Value did not match type(s): object, null"));
+    assert_eq!(
+        errors["a"]["type"]["message"],
+        json!("Value did not match type(s): object, null")
+    );
     assert_eq!(errors["b.c"]["type"]["target"], json!("string, boolean"));
 }
 
@@ -408,7 +437,10 @@ fn formats_are_checked_like_jesse() {
         "notifications": {"email": {"send_to": ["a@b", "nope"]}}
     });
     let errors = errors_of("port_requests", &mut doc);
-    assert!(errors.get("notifications.email.send_to").is_some(), "{errors}");
+    assert!(
+        errors.get("notifications.email.send_to").is_some(),
+        "{errors}"
+    );
 }
 
 #[test]
@@ -468,7 +500,10 @@ fn unknown_schema_is_a_schema_not_found_error() {
 fn a_document_that_is_not_an_object_is_reported_not_panicked() {
     let mut doc = json!(["not", "an", "object"]);
     let errors = errors_of("users", &mut doc);
-    assert_eq!(errors[""]["type"]["message"], json!("Value did not match type(s): object"));
+    assert_eq!(
+        errors[""]["type"]["message"],
+        json!("Value did not match type(s): object")
+    );
 }
 
 #[test]
@@ -481,7 +516,10 @@ fn a_missing_ref_target_fails_to_load() {
 #[test]
 fn uri_names() {
     assert_eq!(schema_name_of_uri("json-schema:///caller_id"), "caller_id");
-    assert_eq!(schema_name_of_uri("json-schema:///callflows.action#/x"), "callflows.action");
+    assert_eq!(
+        schema_name_of_uri("json-schema:///callflows.action#/x"),
+        "callflows.action"
+    );
     assert_eq!(schema_name_of_uri("./users.json"), "users");
     assert_eq!(schema_name_of_uri("file://users"), "users");
 }
@@ -507,6 +545,13 @@ fn formatters_pattern_is_the_ascii_spelling_of_kazoos_posix_class() {
 
     let mut doc = json!({"from": [{"direction": "sideways"}], "to-x": 5});
     let errors = errors_of("formatters", &mut doc);
-    assert_eq!(errors.as_object().unwrap().keys().collect::<Vec<_>>(), ["from"], "{errors}");
-    assert!(errors["from"].get("not_one_schema_valid").is_some(), "{errors}");
+    assert_eq!(
+        errors.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["from"],
+        "{errors}"
+    );
+    assert!(
+        errors["from"].get("not_one_schema_valid").is_some(),
+        "{errors}"
+    );
 }

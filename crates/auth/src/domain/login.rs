@@ -60,19 +60,24 @@ impl Authenticator {
         now: i64,
     ) -> Result<Issued, ApiError> {
         let keys = request.throttle_keys();
+        // Counted as a failure from here on, until it proves to be something else.
         self.throttle
-            .check(&keys, address, now)
+            .begin_attempt(&keys, address, now)
             .map_err(ApiError::TooManyRequests)?;
         let (account, user) = match self.find_user(request).await {
             Ok(found) => found,
             Err(ApiError::InvalidCredentials) => {
-                self.throttle.record_failure(&keys, address, now);
                 tracing::info!(selectors = keys.len(), "user_auth: invalid credentials");
                 return Err(ApiError::InvalidCredentials);
             }
-            Err(other) => return Err(other),
+            Err(other) => {
+                // A disabled account (right credentials) or a directory failure is
+                // not a guess.
+                self.throttle.forget_attempt(&keys, address, now);
+                return Err(other);
+            }
         };
-        self.throttle.record_success(&keys, address);
+        self.throttle.record_success(&keys, address, now);
         let (token, claims) = self.signer.issue(
             &account.id,
             Some(&user.id),

@@ -13,12 +13,14 @@ use serde_json::{json, Map, Value};
 
 const REQUIRED: &str = "Field is required but missing";
 
+/// Kazoo's pattern text and the check that implements it.
+type Pattern = (&'static str, fn(&str) -> bool);
+
 /// Length and pattern limits of one string field.
 struct StringRule {
     min: usize,
     max: usize,
-    /// Kazoo's pattern text and the check that implements it.
-    pattern: Option<(&'static str, fn(&str) -> bool)>,
+    pattern: Option<Pattern>,
     secret: bool,
 }
 
@@ -287,6 +289,7 @@ impl ApiAuthRequest {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

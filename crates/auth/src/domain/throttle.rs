@@ -66,6 +66,13 @@ impl Failures {
             .count()
     }
 
+    /// Removes one failure recorded at `at` (the newest such), if any.
+    fn forget(&mut self, at: i64) {
+        if let Some(index) = self.times.iter().rposition(|t| *t == at) {
+            self.times.remove(index);
+        }
+    }
+
     fn newest(&self) -> Option<i64> {
         self.times.back().copied()
     }
@@ -119,11 +126,21 @@ impl LoginThrottle {
     }
 
     /// `Err(retry_after_secs)` when a login naming `selectors` from `address` must be
-    /// refused now.
+    /// refused now. Read-only; a login uses [`LoginThrottle::begin_attempt`].
     pub fn check(&self, selectors: &[String], address: &str, now: i64) -> Result<(), u64> {
-        let window = self.config.window_secs;
         // A poisoned lock means a panic elsewhere; fail closed for a short while.
         let tables = self.tables.lock().map_err(|_| 1_u64)?;
+        self.check_locked(&tables, selectors, address, now)
+    }
+
+    fn check_locked(
+        &self,
+        tables: &Tables,
+        selectors: &[String],
+        address: &str,
+        now: i64,
+    ) -> Result<(), u64> {
+        let window = self.config.window_secs;
         let mut retry: Option<u64> = None;
         let mut block = |secs: u64| retry = Some(retry.map_or(secs, |r| r.max(secs)));
 
@@ -162,11 +179,25 @@ impl LoginThrottle {
         }
     }
 
+    /// Starts a login attempt: checks the limits and, in the same step, counts the
+    /// attempt as a failure, so that concurrent guesses cannot all pass the check
+    /// before any of them is counted. Settle it with [`LoginThrottle::record_success`]
+    /// or [`LoginThrottle::forget_attempt`]; a wrong password needs nothing more.
+    pub fn begin_attempt(&self, selectors: &[String], address: &str, now: i64) -> Result<(), u64> {
+        let mut tables = self.tables.lock().map_err(|_| 1_u64)?;
+        self.check_locked(&tables, selectors, address, now)?;
+        self.record_locked(&mut tables, selectors, address, now);
+        Ok(())
+    }
+
     /// Records a failed login (wrong credentials).
     pub fn record_failure(&self, selectors: &[String], address: &str, now: i64) {
-        let Ok(mut tables) = self.tables.lock() else {
-            return;
-        };
+        if let Ok(mut tables) = self.tables.lock() {
+            self.record_locked(&mut tables, selectors, address, now);
+        }
+    }
+
+    fn record_locked(&self, tables: &mut Tables, selectors: &[String], address: &str, now: i64) {
         let config = &self.config;
         tables
             .addresses
@@ -189,7 +220,8 @@ impl LoginThrottle {
         let over_cap = tables.pairs.len() > config.max_tracked_keys
             || tables.addresses.len() > config.max_tracked_keys
             || tables.selectors.len() > config.max_tracked_keys;
-        if over_cap || tables.operations % SWEEP_EVERY == 0 {
+        if over_cap || tables.operations >= SWEEP_EVERY {
+            tables.operations = 0;
             let window = config.window_secs;
             let cap = config.max_tracked_keys;
             sweep(&mut tables.pairs, now, window, cap);
@@ -198,11 +230,22 @@ impl LoginThrottle {
         }
     }
 
-    /// Records a successful login: the (selector, address) counters start again.
-    pub fn record_success(&self, selectors: &[String], address: &str) {
+    /// Takes back an attempt begun at `began_at` that turned out not to be a failure
+    /// (e.g. the directory was unavailable).
+    pub fn forget_attempt(&self, selectors: &[String], address: &str, began_at: i64) {
         let Ok(mut tables) = self.tables.lock() else {
             return;
         };
+        forget_locked(&mut tables, selectors, address, began_at);
+    }
+
+    /// Records a successful login begun at `began_at`: the attempt is not a failure,
+    /// and the (selector, address) counters start again.
+    pub fn record_success(&self, selectors: &[String], address: &str, began_at: i64) {
+        let Ok(mut tables) = self.tables.lock() else {
+            return;
+        };
+        forget_locked(&mut tables, selectors, address, began_at);
         for selector in selectors {
             tables
                 .pairs
@@ -236,6 +279,23 @@ impl Default for LoginThrottle {
     }
 }
 
+fn forget_locked(tables: &mut Tables, selectors: &[String], address: &str, at: i64) {
+    if let Some(f) = tables.addresses.get_mut(address) {
+        f.forget(at);
+    }
+    for selector in selectors {
+        if let Some(f) = tables
+            .pairs
+            .get_mut(&(selector.clone(), address.to_string()))
+        {
+            f.forget(at);
+        }
+        if let Some(f) = tables.selectors.get_mut(selector) {
+            f.forget(at);
+        }
+    }
+}
+
 /// Removes expired keys, then, if still above `cap`, the keys with the oldest newest
 /// failure until 90% of `cap` is left.
 fn sweep<K: Clone + Eq + Hash>(map: &mut HashMap<K, Failures>, now: i64, window: i64, cap: usize) {
@@ -256,6 +316,7 @@ fn sweep<K: Clone + Eq + Hash>(map: &mut HashMap<K, Failures>, now: i64, window:
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -298,7 +359,7 @@ mod tests {
     fn success_clears_the_pair_counter() {
         let t = LoginThrottle::default();
         fail(&t, "name:acme", "a", 1000, 4);
-        t.record_success(&sel("name:acme"), "a");
+        t.record_success(&sel("name:acme"), "a", 1001);
         fail(&t, "name:acme", "a", 1001, 4);
         assert!(t.check(&sel("name:acme"), "a", 1002).is_ok());
     }
@@ -346,6 +407,34 @@ mod tests {
         fail(&t, "name:acme", "a", 1000, 5);
         let both = vec!["phone:+1".to_string(), "name:acme".to_string()];
         assert!(t.check(&both, "a", 1000).is_err());
+    }
+
+    #[test]
+    fn attempts_count_until_settled() {
+        let t = LoginThrottle::default();
+        // five concurrent guesses: the sixth is refused before any of them answered
+        for _ in 0..5 {
+            assert!(t.begin_attempt(&sel("name:acme"), "a", 1000).is_ok());
+        }
+        assert_eq!(
+            t.begin_attempt(&sel("name:acme"), "a", 1000).unwrap_err(),
+            300
+        );
+        // settled as not-failures, they no longer count
+        for _ in 0..5 {
+            t.forget_attempt(&sel("name:acme"), "a", 1000);
+        }
+        assert!(t.check(&sel("name:acme"), "a", 1000).is_ok());
+        // a success takes its own attempt back and clears the pair
+        fail(&t, "name:acme", "a", 1000, 4);
+        assert!(t.begin_attempt(&sel("name:acme"), "a", 1001).is_ok());
+        t.record_success(&sel("name:acme"), "a", 1001);
+        let tables = t.tables.lock().unwrap();
+        assert!(!tables
+            .pairs
+            .contains_key(&("name:acme".to_string(), "a".to_string())));
+        assert_eq!(tables.addresses["a"].count(1001, 300), 4);
+        assert_eq!(tables.selectors["name:acme"].count(1001, 300), 4);
     }
 
     #[test]

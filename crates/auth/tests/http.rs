@@ -845,7 +845,10 @@ async fn a_sprayed_account_stays_open_to_clean_addresses() {
     // 50 failures from 25 addresses, two each: under every per-address limit
     for i in 0..25 {
         for _ in 0..2 {
-            let (status, _, body) = call!(app, login(wrong.clone()).peer_addr(addr(&format!("10.1.0.{i}"))));
+            let (status, _, body) = call!(
+                app,
+                login(wrong.clone()).peer_addr(addr(&format!("10.1.0.{i}")))
+            );
             assert_invalid_credentials(status, &body);
         }
     }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, HTTP and end-to-end tests (on SQLite and on a private
+# PostgreSQL it starts and stops itself), then the published Python Kazoo clients
+# against a running server.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+pg_bin() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+if [ -z "$(pg_bin)" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        echo "== installing PostgreSQL (Debian packages)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "PostgreSQL is not installed: apt-get install postgresql" >&2
+        exit 1
+    fi
+fi
+
+# A private PostgreSQL on a free port, owned by this run.
+PG_BIN="$(pg_bin)"
+pg_dir="$(mktemp -d /tmp/crossbar-pg.XXXXXX)"
+pg_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+as_pg() {
+    if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if [ "$(id -u)" = "0" ]; then chown postgres "$pg_dir"; fi
+stop_pg() {
+    as_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+}
+trap stop_pg EXIT
+as_pg "$PG_BIN/initdb" -D "$pg_dir/data" -A trust -U crossbar >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >/dev/null
+as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U crossbar crossbar_test
+pg_url="postgres://crossbar@127.0.0.1:$pg_port/crossbar_test"
+echo "== PostgreSQL ready on port $pg_port"
+
+echo "== cargo test (SQLite)"
+cargo test --workspace --no-fail-fast
+
+echo "== end-to-end tests on PostgreSQL"
+CROSSBAR_TEST_DATABASE_URL="$pg_url" cargo test -p crossbar-e2e --no-fail-fast
+
+echo "== Python Kazoo clients (kazoo-sdk, pykazoo) against a running server"
+cargo build -p crossbar-gateway --bin crossbar
+CROSSBAR_BIN=target/debug/crossbar tests/compat/run.sh

@@ -44,8 +44,12 @@ fn fresh_postgres_url(base: &str) -> String {
     let rt = actix_web::rt::Runtime::new().unwrap();
     rt.block_on(async {
         use sea_orm::ConnectionTrait;
-        let db = sea_orm::Database::connect(base).await.expect("connect to test PostgreSQL");
-        db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let db = sea_orm::Database::connect(base)
+            .await
+            .expect("connect to test PostgreSQL");
+        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
     });
     let (prefix, _) = base.rsplit_once('/').unwrap();
     format!("{prefix}/{name}")
@@ -73,7 +77,12 @@ impl TestServer {
                 let node = Node::start(&config).await.expect("node starts");
                 let created = node
                     .accounts
-                    .bootstrap_master(MASTER_NAME, Some("master.e2e.test"), "admin", ADMIN_PASSWORD)
+                    .bootstrap_master(
+                        MASTER_NAME,
+                        Some("master.e2e.test"),
+                        "admin",
+                        ADMIN_PASSWORD,
+                    )
                     .await
                     .expect("bootstrap");
                 let app_node = node.clone();
@@ -86,7 +95,9 @@ impl TestServer {
                 server.await.unwrap();
             });
         });
-        let (handle, master_id) = rx.recv_timeout(Duration::from_secs(60)).expect("server started");
+        let (handle, master_id) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server started");
         Self {
             base: format!("http://127.0.0.1:{port}"),
             master_id,
@@ -96,12 +107,27 @@ impl TestServer {
     }
 
     /// Sends a request; `body` is sent as JSON when given.
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         self.call_with(method, path, token, body, &[])
     }
 
-    pub fn call_with(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
         let mut req = agent.request(method, &format!("{}{}", self.base, path));
         if let Some(token) = token {
             req = req.set("X-Auth-Token", token);
@@ -110,7 +136,9 @@ impl TestServer {
             req = req.set(k, v);
         }
         let result = match body {
-            Some(body) => req.set("Content-Type", "application/json").send_string(&body.to_string()),
+            Some(body) => req
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
             None => req.call(),
         };
         let response = match result {
@@ -129,7 +157,11 @@ impl TestServer {
             .collect();
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, body, headers }
+        Answer {
+            status,
+            body,
+            headers,
+        }
     }
 
     /// Logs in by account name with md5 credentials; returns (token, login data).
@@ -141,7 +173,10 @@ impl TestServer {
             Some(json!({"data": {"credentials": md5_credentials(username, password), "account_name": account_name}})),
         );
         assert_eq!(answer.status, 201, "login failed: {:?}", answer.body);
-        (answer.body["auth_token"].as_str().unwrap().to_string(), answer.body["data"].clone())
+        (
+            answer.body["auth_token"].as_str().unwrap().to_string(),
+            answer.body["data"].clone(),
+        )
     }
 
     pub fn admin_token(&self) -> String {
@@ -150,7 +185,12 @@ impl TestServer {
 
     /// Creates a sub-account under `parent` with an admin user; returns (account id, token).
     pub fn account_with_admin(&self, token: &str, parent: &str, name: &str) -> (String, String) {
-        let created = self.call("PUT", &format!("/v2/accounts/{parent}"), Some(token), Some(json!({"data": {"name": name}})));
+        let created = self.call(
+            "PUT",
+            &format!("/v2/accounts/{parent}"),
+            Some(token),
+            Some(json!({"data": {"name": name}})),
+        );
         assert_eq!(created.status, 201, "{:?}", created.body);
         let id = created.body["data"]["id"].as_str().unwrap().to_string();
         let user = self.call(
@@ -175,7 +215,11 @@ impl Drop for TestServer {
 }
 
 pub fn md5_credentials(username: &str, password: &str) -> String {
-    hex::encode(Md5::digest(format!("{}:{}", username.to_lowercase(), password)))
+    hex::encode(Md5::digest(format!(
+        "{}:{}",
+        username.to_lowercase(),
+        password
+    )))
 }
 
 /// Asserts the fixed parts of Kazoo's error envelope.
@@ -185,5 +229,8 @@ pub fn assert_error(answer: &Answer, status: u16, message: &str) {
     assert_eq!(answer.body["error"], status.to_string());
     assert_eq!(answer.body["message"], message, "{:?}", answer.body);
     assert!(answer.body["request_id"].is_string());
-    assert_eq!(answer.header("x-request-id"), answer.body["request_id"].as_str());
+    assert_eq!(
+        answer.header("x-request-id"),
+        answer.body["request_id"].as_str()
+    );
 }

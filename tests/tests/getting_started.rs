@@ -10,7 +10,12 @@ fn login_then_read_own_account() {
     let (token, data) = server.login(MASTER_NAME, "admin", crossbar_e2e::ADMIN_PASSWORD);
     assert_eq!(data["account_id"], server.master_id.as_str());
     assert_eq!(data["is_master_account"], true);
-    let answer = server.call("GET", &format!("/v2/accounts/{}", server.master_id), Some(&token), None);
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{}", server.master_id),
+        Some(&token),
+        None,
+    );
     assert_eq!(answer.status, 200);
     let body = &answer.body;
     assert_eq!(body["status"], "success");
@@ -31,7 +36,10 @@ fn missing_and_invalid_tokens_are_401() {
     let path = format!("/v2/accounts/{}", server.master_id);
     let answer = server.call("GET", &path, None, None);
     assert_error(&answer, 401, "invalid_credentials");
-    assert_eq!(answer.body["data"], json!({"message": "invalid credentials"}));
+    assert_eq!(
+        answer.body["data"],
+        json!({"message": "invalid credentials"})
+    );
     let answer = server.call("GET", &path, Some("garbage"), None);
     assert_error(&answer, 401, "invalid_credentials");
 }
@@ -42,11 +50,22 @@ fn token_from_bearer_header_query_and_body() {
     let token = server.admin_token();
     let path = format!("/v2/accounts/{}", server.master_id);
     let bearer = format!("Bearer {token}");
-    let answer = server.call_with("GET", &path, None, None, &[("Authorization", bearer.as_str())]);
+    let answer = server.call_with(
+        "GET",
+        &path,
+        None,
+        None,
+        &[("Authorization", bearer.as_str())],
+    );
     assert_eq!(answer.status, 200);
     let answer = server.call("GET", &format!("{path}?auth_token={token}"), None, None);
     assert_eq!(answer.status, 200);
-    let answer = server.call("PATCH", &path, None, Some(json!({"auth_token": token, "data": {"language": "fr-fr"}})));
+    let answer = server.call(
+        "PATCH",
+        &path,
+        None,
+        Some(json!({"auth_token": token, "data": {"language": "fr-fr"}})),
+    );
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(answer.body["data"]["language"], "fr-fr");
 }
@@ -57,9 +76,17 @@ fn bad_account_ids_are_404() {
     let token = server.admin_token();
     let answer = server.call("GET", "/v2/accounts/not-an-id", Some(&token), None);
     assert_error(&answer, 404, "bad identifier");
-    assert_eq!(answer.body["data"]["message"], "invalid account_id 'not-an-id'");
+    assert_eq!(
+        answer.body["data"]["message"],
+        "invalid account_id 'not-an-id'"
+    );
     let unknown = "0123456789abcdef0123456789abcdef";
-    let answer = server.call("GET", &format!("/v2/accounts/{unknown}"), Some(&token), None);
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{unknown}"),
+        Some(&token),
+        None,
+    );
     assert_error(&answer, 404, "bad_identifier");
     assert_eq!(answer.body["data"]["cause"], unknown);
 }
@@ -106,7 +133,12 @@ fn verb_tunnelling_through_post() {
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     assert_eq!(answer.body["data"]["name"], "Tunnelled Child");
     let child = answer.body["data"]["id"].as_str().unwrap().to_string();
-    let answer = server.call("POST", &format!("/v2/accounts/{child}?verb=DELETE"), Some(&token), None);
+    let answer = server.call(
+        "POST",
+        &format!("/v2/accounts/{child}?verb=DELETE"),
+        Some(&token),
+        None,
+    );
     assert_eq!(answer.status, 200, "{:?}", answer.body);
 }
 
@@ -121,9 +153,24 @@ fn wrong_credentials_and_revocation() {
     );
     assert_error(&answer, 401, "invalid_credentials");
     let token = server.admin_token();
-    assert_eq!(server.call("GET", "/v2/token_auth", Some(&token), None).status, 200);
-    assert_eq!(server.call("DELETE", "/v2/token_auth", Some(&token), None).status, 200);
-    let answer = server.call("GET", &format!("/v2/accounts/{}", server.master_id), Some(&token), None);
+    assert_eq!(
+        server
+            .call("GET", "/v2/token_auth", Some(&token), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .call("DELETE", "/v2/token_auth", Some(&token), None)
+            .status,
+        200
+    );
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{}", server.master_id),
+        Some(&token),
+        None,
+    );
     assert_error(&answer, 401, "invalid_credentials");
     let answer = server.call("GET", "/v2/token_auth", Some(&token), None);
     assert_error(&answer, 401, "invalid_credentials");
@@ -133,12 +180,27 @@ fn wrong_credentials_and_revocation() {
 fn api_key_login() {
     let server = TestServer::start();
     let token = server.admin_token();
-    let key = server.call("GET", &format!("/v2/accounts/{}/api_key", server.master_id), Some(&token), None);
+    let key = server.call(
+        "GET",
+        &format!("/v2/accounts/{}/api_key", server.master_id),
+        Some(&token),
+        None,
+    );
     let api_key = key.body["data"]["api_key"].as_str().unwrap().to_string();
     assert_eq!(api_key.len(), 64);
-    let answer = server.call("PUT", "/v2/api_auth", None, Some(json!({"data": {"api_key": api_key}})));
+    let answer = server.call(
+        "PUT",
+        "/v2/api_auth",
+        None,
+        Some(json!({"data": {"api_key": api_key}})),
+    );
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     let api_token = answer.body["auth_token"].as_str().unwrap();
-    let answer = server.call("GET", &format!("/v2/accounts/{}", server.master_id), Some(api_token), None);
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{}", server.master_id),
+        Some(api_token),
+        None,
+    );
     assert_eq!(answer.status, 200);
 }

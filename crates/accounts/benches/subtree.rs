@@ -57,20 +57,27 @@ fn bench(c: &mut Criterion) {
         db.execute_unprepared("COMMIT").await.unwrap();
         AccountStore::new(db)
     });
-    let directory_ref = |m: &crossbar_accounts::store::account::Model| crossbar_accounts::directory::account_ref(m);
+    let directory_ref =
+        |m: &crossbar_accounts::store::account::Model| crossbar_accounts::directory::account_ref(m);
     let caller = rt.block_on(store.get(&id(7))).unwrap().unwrap();
     let caller = directory_ref(&caller);
     let deep = id(ACCOUNTS - 1);
-    c.bench_function("subtree check: load target + may_reach (100k accounts)", |b| {
-        b.iter(|| {
-            let target = rt.block_on(store.get(&deep)).unwrap().unwrap();
-            std::hint::black_box(may_reach(&caller, &directory_ref(&target)))
-        })
-    });
+    c.bench_function(
+        "subtree check: load target + may_reach (100k accounts)",
+        |b| {
+            b.iter(|| {
+                let target = rt.block_on(store.get(&deep)).unwrap().unwrap();
+                std::hint::black_box(may_reach(&caller, &directory_ref(&target)))
+            })
+        },
+    );
     let top = rt.block_on(store.get(&id(7))).unwrap().unwrap();
     let query = ListQuery::default();
     c.bench_function("descendants page of 50 (100k accounts)", |b| {
-        b.iter(|| rt.block_on(store.subtree_page(&top, false, &query)).unwrap())
+        b.iter(|| {
+            rt.block_on(store.subtree_page(&top, false, &query))
+                .unwrap()
+        })
     });
     c.bench_function("descendants_count (100k accounts)", |b| {
         b.iter(|| rt.block_on(store.descendants_count(&top)).unwrap())

@@ -2,7 +2,9 @@
 //! authorisation and credential checks for login.
 
 use async_trait::async_trait;
-use crossbar_authz::{AccountDirectory, AccountRef, AccountSelector, CredentialMethod, UserDirectory, UserRef};
+use crossbar_authz::{
+    AccountDirectory, AccountRef, AccountSelector, CredentialMethod, UserDirectory, UserRef,
+};
 use crossbar_crud::{Documents, StoredDoc};
 use crossbar_envelope::ApiError;
 use serde_json::Value;
@@ -33,7 +35,11 @@ fn user_ref(doc: &StoredDoc) -> UserRef {
         first_name: text("first_name"),
         last_name: text("last_name"),
         priv_level: doc.str_field("priv_level").unwrap_or("user").to_string(),
-        enabled: doc.doc.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        enabled: doc
+            .doc
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         language: doc.str_field("language").map(str::to_string),
     }
 }
@@ -71,7 +77,9 @@ impl AccountDirectory for Directory {
 impl UserDirectory for Directory {
     async fn find_accounts(&self, selector: &AccountSelector) -> Result<Vec<AccountRef>, ApiError> {
         let models = match selector {
-            AccountSelector::Realm(realm) => self.accounts.by_realm(realm).await?.into_iter().collect(),
+            AccountSelector::Realm(realm) => {
+                self.accounts.by_realm(realm).await?.into_iter().collect()
+            }
             AccountSelector::Name(name) => self.accounts.by_name_key(&name_key(name)).await?,
             // Numbers belong to the numbers service, which does not exist yet.
             AccountSelector::PhoneNumber(_) => Vec::new(),
@@ -79,7 +87,12 @@ impl UserDirectory for Directory {
         Ok(models.iter().map(account_ref).collect())
     }
 
-    async fn check_credentials(&self, account_id: &str, method: CredentialMethod, credentials: &str) -> Result<Option<UserRef>, ApiError> {
+    async fn check_credentials(
+        &self,
+        account_id: &str,
+        method: CredentialMethod,
+        credentials: &str,
+    ) -> Result<Option<UserRef>, ApiError> {
         let Some(account) = self.accounts.get(account_id).await? else {
             return Ok(None);
         };
@@ -88,7 +101,11 @@ impl UserDirectory for Directory {
             CredentialMethod::Md5 => MD5_CLAIM,
             CredentialMethod::Sha1 => SHA1_CLAIM,
         };
-        let Some(user_id) = self.docs.claim_holder(account_id, "user", claim, &hash).await? else {
+        let Some(user_id) = self
+            .docs
+            .claim_holder(account_id, "user", claim, &hash)
+            .await?
+        else {
             return Ok(None);
         };
         let user = self.docs.find(account_id, "user", &user_id).await?;
@@ -96,11 +113,21 @@ impl UserDirectory for Directory {
     }
 
     async fn account_by_api_key(&self, api_key: &str) -> Result<Option<AccountRef>, ApiError> {
-        Ok(self.accounts.by_api_key(api_key).await?.as_ref().map(account_ref))
+        Ok(self
+            .accounts
+            .by_api_key(api_key)
+            .await?
+            .as_ref()
+            .map(account_ref))
     }
 
     async fn user(&self, account_id: &str, user_id: &str) -> Result<Option<UserRef>, ApiError> {
-        Ok(self.docs.find(account_id, "user", user_id).await?.as_ref().map(user_ref))
+        Ok(self
+            .docs
+            .find(account_id, "user", user_id)
+            .await?
+            .as_ref()
+            .map(user_ref))
     }
 
     async fn reseller_id(&self, account_id: &str) -> Result<Option<String>, ApiError> {

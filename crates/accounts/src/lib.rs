@@ -67,7 +67,9 @@ impl AccountsService {
         schemas: Arc<SchemaRegistry>,
         config: AccountsConfig,
     ) -> Result<Self, String> {
-        Self::migrate(&db).await.map_err(|e| format!("accounts migrations: {e}"))?;
+        Self::migrate(&db)
+            .await
+            .map_err(|e| format!("accounts migrations: {e}"))?;
         let outbox = Outbox::new(db.clone(), bus);
         outbox.spawn_relay(Duration::from_secs(1));
         let docs = Documents::new(db.clone(), outbox, schemas, "accounts");

@@ -10,7 +10,12 @@ fn bench(c: &mut Criterion) {
     verifier.add_key(&key.kid, key.public_key());
     let signer = TokenSigner::new(key, 3600);
     let (token, _) = signer
-        .issue("0123456789abcdef0123456789abcdef", Some("fedcba9876543210fedcba9876543210"), "cb_user_auth", Some("admin"))
+        .issue(
+            "0123456789abcdef0123456789abcdef",
+            Some("fedcba9876543210fedcba9876543210"),
+            "cb_user_auth",
+            Some("admin"),
+        )
         .unwrap();
     for i in 0..10_000 {
         verifier.revocations.revoke(&format!("{i:032x}"), i64::MAX);
@@ -19,7 +24,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| verifier.verify(std::hint::black_box(&token)).unwrap())
     });
     c.bench_function("issue_token", |b| {
-        b.iter(|| signer.issue("0123456789abcdef0123456789abcdef", None, "cb_api_auth", None).unwrap())
+        b.iter(|| {
+            signer
+                .issue(
+                    "0123456789abcdef0123456789abcdef",
+                    None,
+                    "cb_api_auth",
+                    None,
+                )
+                .unwrap()
+        })
     });
 }
 

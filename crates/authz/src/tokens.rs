@@ -44,14 +44,12 @@ impl SigningKey {
     pub fn generate() -> Result<Self, String> {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| "ed25519 key generation failed".to_string())?;
-        Self::from_pkcs8(
-            &crossbar_envelope::ids::new_id(),
-            pkcs8.as_ref().to_vec(),
-        )
+        Self::from_pkcs8(&crossbar_envelope::ids::new_id(), pkcs8.as_ref().to_vec())
     }
 
     pub fn from_pkcs8(kid: &str, pkcs8: Vec<u8>) -> Result<Self, String> {
-        let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("bad signing key: {e}"))?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("bad signing key: {e}"))?;
         Ok(Self {
             kid: kid.to_string(),
             public: pair.public_key().as_ref().to_vec(),
@@ -186,7 +184,8 @@ impl TokenVerifier {
 
     /// The claims of a valid, unexpired, unrevoked token; 401 otherwise.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::InvalidCredentials)?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| ApiError::InvalidCredentials)?;
         let kid = header.kid.ok_or(ApiError::InvalidCredentials)?;
         let keys = self.keys.read().map_err(|_| ApiError::InvalidCredentials)?;
         let key = keys.get(&kid).ok_or(ApiError::InvalidCredentials)?;
@@ -232,7 +231,9 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let (signer, verifier) = pair();
-        let (token, claims) = signer.issue("a", Some("u"), "cb_user_auth", Some("admin")).unwrap();
+        let (token, claims) = signer
+            .issue("a", Some("u"), "cb_user_auth", Some("admin"))
+            .unwrap();
         let verified = verifier.verify(&token).unwrap();
         assert_eq!(verified, claims);
         assert_eq!(verified.exp - verified.iat, 3600);

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crossbar_envelope::ApiError;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+};
 
 /// Connects one service to its database. SQLite: a single connection (writes in
 /// SQLite are serial anyway, and one connection avoids lock-upgrade failures), WAL.
@@ -27,8 +29,10 @@ pub async fn connect(url: &str, schema: &str) -> Result<DatabaseConnection, DbEr
     let db = Database::connect(options).await?;
     match db.get_database_backend() {
         DbBackend::Sqlite => {
-            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-                .await?;
+            db.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            )
+            .await?;
         }
         DbBackend::Postgres => {
             db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
@@ -44,7 +48,12 @@ pub fn db_error(error: DbErr) -> ApiError {
     match &error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => ApiError::Unavailable(error.to_string()),
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
-            if matches!(e, sea_orm::SqlxError::Io(_) | sea_orm::SqlxError::PoolTimedOut | sea_orm::SqlxError::PoolClosed) =>
+            if matches!(
+                e,
+                sea_orm::SqlxError::Io(_)
+                    | sea_orm::SqlxError::PoolTimedOut
+                    | sea_orm::SqlxError::PoolClosed
+            ) =>
         {
             ApiError::Unavailable(error.to_string())
         }

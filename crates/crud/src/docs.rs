@@ -38,7 +38,12 @@ impl StoredDoc {
     fn from_model(model: document::Model) -> Result<Self, ApiError> {
         let doc = match serde_json::from_str::<Value>(&model.doc) {
             Ok(Value::Object(doc)) => doc,
-            _ => return Err(ApiError::internal(format!("stored document {} is not an object", model.id))),
+            _ => {
+                return Err(ApiError::internal(format!(
+                    "stored document {} is not an object",
+                    model.id
+                )))
+            }
         };
         Ok(Self {
             id: model.id,
@@ -77,7 +82,10 @@ fn revision_of(id: &str, rev: i64) -> String {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{rev}-{hash:016x}{:016x}", hash.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15)
+    format!(
+        "{rev}-{hash:016x}{:016x}",
+        hash.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15
+    )
 }
 
 /// A value that must be unique among the account's live documents.
@@ -183,7 +191,12 @@ pub struct Documents {
 }
 
 impl Documents {
-    pub fn new(db: DatabaseConnection, outbox: Outbox, schemas: Arc<SchemaRegistry>, service: &'static str) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        schemas: Arc<SchemaRegistry>,
+        service: &'static str,
+    ) -> Self {
         Self {
             db,
             outbox,
@@ -215,14 +228,24 @@ impl Documents {
     }
 
     /// A live document of `kind` in `account_id`, or 404 bad_identifier.
-    pub async fn load(&self, account_id: &str, kind: &str, id: &str) -> Result<StoredDoc, ApiError> {
+    pub async fn load(
+        &self,
+        account_id: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<StoredDoc, ApiError> {
         self.find(account_id, kind, id)
             .await?
             .ok_or_else(|| ApiError::BadIdentifier(id.to_string()))
     }
 
     /// A live document of `kind` in `account_id`, if there is one.
-    pub async fn find(&self, account_id: &str, kind: &str, id: &str) -> Result<Option<StoredDoc>, ApiError> {
+    pub async fn find(
+        &self,
+        account_id: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<StoredDoc>, ApiError> {
         let model = document::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await
@@ -261,7 +284,10 @@ impl Documents {
 
         let now = time::now_gregorian();
         data.insert("pvt_type".into(), Value::String(rules.kind().into()));
-        data.insert("pvt_account_id".into(), Value::String(ctx.account_id.clone()));
+        data.insert(
+            "pvt_account_id".into(),
+            Value::String(ctx.account_id.clone()),
+        );
         data.insert("pvt_created".into(), Value::from(now));
         data.insert("pvt_modified".into(), Value::from(now));
         data.insert("pvt_vsn".into(), Value::String("1".into()));
@@ -342,7 +368,9 @@ impl Documents {
         existing: StoredDoc,
         mut data: Map<String, Value>,
     ) -> Result<StoredDoc, ApiError> {
-        rules.authorize(ctx, WriteAction::Update, Some(&existing)).await?;
+        rules
+            .authorize(ctx, WriteAction::Update, Some(&existing))
+            .await?;
         rules.prepare(ctx, &mut data, Some(&existing)).await?;
         self.validate(rules.schema(), &mut data)?;
         rules.check(ctx, &data, Some(&existing)).await?;
@@ -379,7 +407,9 @@ impl Documents {
         id: &str,
     ) -> Result<StoredDoc, ApiError> {
         let existing = self.load(&ctx.account_id, rules.kind(), id).await?;
-        rules.authorize(ctx, WriteAction::Delete, Some(&existing)).await?;
+        rules
+            .authorize(ctx, WriteAction::Delete, Some(&existing))
+            .await?;
         let mut doc = existing.doc.clone();
         let now = time::now_gregorian();
         doc.insert("pvt_deleted".into(), Value::Bool(true));
@@ -408,7 +438,10 @@ impl Documents {
         next: &StoredDoc,
     ) -> Result<(), ApiError> {
         let result = document::Entity::update_many()
-            .col_expr(document::Column::Doc, Value::Object(next.doc.clone()).to_string().into())
+            .col_expr(
+                document::Column::Doc,
+                Value::Object(next.doc.clone()).to_string().into(),
+            )
             .col_expr(document::Column::SortKey, next.sort_key.clone().into())
             .col_expr(document::Column::Rev, next.rev.into())
             .col_expr(document::Column::Deleted, next.deleted.into())
@@ -458,7 +491,11 @@ impl Documents {
         errors.into_result()
     }
 
-    async fn release_claims(&self, txn: &DatabaseTransaction, doc_id: &str) -> Result<(), ApiError> {
+    async fn release_claims(
+        &self,
+        txn: &DatabaseTransaction,
+        doc_id: &str,
+    ) -> Result<(), ApiError> {
         unique_key::Entity::delete_many()
             .filter(unique_key::Column::DocId.eq(doc_id))
             .exec(txn)
@@ -468,11 +505,21 @@ impl Documents {
     }
 
     /// Which document holds a unique value, if any.
-    pub async fn claim_holder(&self, account_id: &str, kind: &str, claim: &str, value: &str) -> Result<Option<String>, ApiError> {
-        let row = unique_key::Entity::find_by_id((format!("{account_id}:{kind}"), claim.to_string(), value.to_string()))
-            .one(&self.db)
-            .await
-            .map_err(db_error)?;
+    pub async fn claim_holder(
+        &self,
+        account_id: &str,
+        kind: &str,
+        claim: &str,
+        value: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let row = unique_key::Entity::find_by_id((
+            format!("{account_id}:{kind}"),
+            claim.to_string(),
+            value.to_string(),
+        ))
+        .one(&self.db)
+        .await
+        .map_err(db_error)?;
         Ok(row.map(|r| r.doc_id))
     }
 
@@ -484,10 +531,14 @@ impl Documents {
         doc: &StoredDoc,
         action: &str,
     ) -> Result<(), ApiError> {
-        let event = Event::new(format!("crossbar.{}.{}.{action}", self.service, rules.kind()))
-            .account(ctx.account_id.clone(), ctx.account_tree.clone())
-            .resource(doc.id.clone())
-            .doc(rules.view(doc));
+        let event = Event::new(format!(
+            "crossbar.{}.{}.{action}",
+            self.service,
+            rules.kind()
+        ))
+        .account(ctx.account_id.clone(), ctx.account_tree.clone())
+        .resource(doc.id.clone())
+        .doc(rules.view(doc));
         outbox::append(txn, &event).await.map_err(db_error)
     }
 
@@ -513,7 +564,9 @@ impl Documents {
         let a = sql.bind(account_id.to_string());
         let k = sql.bind(kind.to_string());
         let f = sql.bind(false);
-        sql.push(&format!("account_id = {a} AND kind = {k} AND deleted = {f}"));
+        sql.push(&format!(
+            "account_id = {a} AND kind = {k} AND deleted = {f}"
+        ));
         sql.filters("doc", &query.filters, "created", "modified");
         sql.page(query, "sort_key", "id");
         let models = document::Entity::find()
@@ -544,7 +597,10 @@ impl Documents {
     }
 
     /// Hard-deletes every document of an account (used when the account itself goes).
-    pub async fn purge_account<C: ConnectionTrait>(conn: &C, account_id: &str) -> Result<(), ApiError> {
+    pub async fn purge_account<C: ConnectionTrait>(
+        conn: &C,
+        account_id: &str,
+    ) -> Result<(), ApiError> {
         document::Entity::delete_many()
             .filter(document::Column::AccountId.eq(account_id))
             .exec(conn)

@@ -36,7 +36,11 @@ pub async fn method_not_allowed() -> ApiResult {
 }
 
 /// Registers `/v2/accounts/{account_id}/<collection>` and `.../{id}`.
-pub fn register_resource(cfg: &mut web::ServiceConfig, docs: Documents, rules: Arc<dyn ResourceRules>) {
+pub fn register_resource(
+    cfg: &mut web::ServiceConfig,
+    docs: Documents,
+    rules: Arc<dyn ResourceRules>,
+) {
     let collection = format!("/v2/accounts/{{account_id}}/{}", rules.collection());
     let item = format!("{collection}/{{id}}");
     let binding = web::Data::new(ResourceBinding { docs, rules });
@@ -82,7 +86,11 @@ pub fn deleted_reply(view: Value, revision: String) -> Reply {
     Reply::ok(view).with_revision(revision)
 }
 
-async fn list(scope: AccountScope, binding: web::Data<ResourceBinding>, req: HttpRequest) -> ApiResult {
+async fn list(
+    scope: AccountScope,
+    binding: web::Data<ResourceBinding>,
+    req: HttpRequest,
+) -> ApiResult {
     let query = ListQuery::from_query(req.query_string())?;
     let (docs, page) = binding
         .docs
@@ -103,11 +111,21 @@ async fn create(
     body: RequestEnvelope,
 ) -> ApiResult {
     let ctx = WriteContext::from(&scope);
-    let doc = binding.docs.create(binding.rules.as_ref(), &ctx, body.data).await?;
-    Ok(Reply::created(binding.rules.view(&doc), location(&req, &doc.id)).with_revision(doc.revision()))
+    let doc = binding
+        .docs
+        .create(binding.rules.as_ref(), &ctx, body.data)
+        .await?;
+    Ok(
+        Reply::created(binding.rules.view(&doc), location(&req, &doc.id))
+            .with_revision(doc.revision()),
+    )
 }
 
-async fn read(scope: AccountScope, binding: web::Data<ResourceBinding>, id: web::Path<(String, String)>) -> ApiResult {
+async fn read(
+    scope: AccountScope,
+    binding: web::Data<ResourceBinding>,
+    id: web::Path<(String, String)>,
+) -> ApiResult {
     let (_, id) = id.into_inner();
     let doc = binding
         .docs
@@ -124,7 +142,10 @@ async fn replace(
 ) -> ApiResult {
     let (_, id) = id.into_inner();
     let ctx = WriteContext::from(&scope);
-    let doc = binding.docs.replace(binding.rules.as_ref(), &ctx, &id, body.data).await?;
+    let doc = binding
+        .docs
+        .replace(binding.rules.as_ref(), &ctx, &id, body.data)
+        .await?;
     Ok(doc_reply(&binding, &doc))
 }
 
@@ -136,13 +157,23 @@ async fn patch(
 ) -> ApiResult {
     let (_, id) = id.into_inner();
     let ctx = WriteContext::from(&scope);
-    let doc = binding.docs.patch(binding.rules.as_ref(), &ctx, &id, body.data).await?;
+    let doc = binding
+        .docs
+        .patch(binding.rules.as_ref(), &ctx, &id, body.data)
+        .await?;
     Ok(doc_reply(&binding, &doc))
 }
 
-async fn delete(scope: AccountScope, binding: web::Data<ResourceBinding>, id: web::Path<(String, String)>) -> ApiResult {
+async fn delete(
+    scope: AccountScope,
+    binding: web::Data<ResourceBinding>,
+    id: web::Path<(String, String)>,
+) -> ApiResult {
     let (_, id) = id.into_inner();
     let ctx = WriteContext::from(&scope);
-    let doc = binding.docs.soft_delete(binding.rules.as_ref(), &ctx, &id).await?;
+    let doc = binding
+        .docs
+        .soft_delete(binding.rules.as_ref(), &ctx, &id)
+        .await?;
     Ok(deleted_reply(binding.rules.view(&doc), doc.revision()))
 }

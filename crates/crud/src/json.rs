@@ -53,12 +53,15 @@ pub fn private_fields(doc: &Map<String, Value>) -> Map<String, Value> {
 
 /// Splits a Kazoo dotted path (`caller_id.external.number`); `%2E` is a literal dot.
 pub fn split_path(path: &str) -> Vec<String> {
-    path.split('.').map(|part| part.replace("%2E", ".")).collect()
+    path.split('.')
+        .map(|part| part.replace("%2E", "."))
+        .collect()
 }
 
 /// The value at a dotted path.
 pub fn get_path<'a>(doc: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(doc, |node, key| node.get(key.as_str()))
+    path.iter()
+        .try_fold(doc, |node, key| node.get(key.as_str()))
 }
 
 #[cfg(test)]
@@ -76,8 +79,14 @@ mod tests {
     #[test]
     fn merge_is_deep_and_null_removes() {
         let mut base = obj(json!({"a": {"b": 1, "c": 2}, "d": 3, "e": [1]}));
-        deep_merge(&mut base, &obj(json!({"a": {"b": 9, "x": null}, "d": null, "e": [2]})));
-        assert_eq!(Value::Object(base), json!({"a": {"b": 9, "c": 2}, "e": [2]}));
+        deep_merge(
+            &mut base,
+            &obj(json!({"a": {"b": 9, "x": null}, "d": null, "e": [2]})),
+        );
+        assert_eq!(
+            Value::Object(base),
+            json!({"a": {"b": 9, "c": 2}, "e": [2]})
+        );
     }
 
     #[test]
@@ -89,7 +98,10 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(split_path("a.b%2Ec"), vec!["a".to_string(), "b.c".to_string()]);
+        assert_eq!(
+            split_path("a.b%2Ec"),
+            vec!["a".to_string(), "b.c".to_string()]
+        );
         let doc = json!({"a": {"b.c": 5}});
         assert_eq!(get_path(&doc, &split_path("a.b%2Ec")), Some(&json!(5)));
     }

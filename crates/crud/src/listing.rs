@@ -92,9 +92,10 @@ fn bool_param(value: &str) -> bool {
 }
 
 fn gregorian_param(name: &str, value: &str) -> Result<i64, ApiError> {
-    value.trim().parse::<i64>().map_err(|_| {
-        ApiError::validation(name, "type", "Value did not match type(s): integer")
-    })
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::validation(name, "type", "Value did not match type(s): integer"))
 }
 
 fn filter_values(value: &str) -> Vec<String> {
@@ -121,10 +122,18 @@ impl ListQuery {
             match key.as_str() {
                 "page_size" => {
                     let size: u64 = value.trim().parse().map_err(|_| {
-                        ApiError::validation("page_size", "type", "Value did not match type(s): integer")
+                        ApiError::validation(
+                            "page_size",
+                            "type",
+                            "Value did not match type(s): integer",
+                        )
                     })?;
                     if size == 0 {
-                        return Err(ApiError::validation("page_size", "minimum", "Value must be at least 1"));
+                        return Err(ApiError::validation(
+                            "page_size",
+                            "minimum",
+                            "Value must be at least 1",
+                        ));
                     }
                     query.page_size = size.min(MAX_PAGE_SIZE);
                 }
@@ -138,15 +147,27 @@ impl ListQuery {
                 "value_missing" | "missing_value" => {
                     query.filters.push(Filter::ValueMissing(split_path(&value)))
                 }
-                "created_from" => query.filters.push(Filter::CreatedFrom(gregorian_param(&key, &value)?)),
-                "created_to" => query.filters.push(Filter::CreatedTo(gregorian_param(&key, &value)?)),
-                "modified_from" => query.filters.push(Filter::ModifiedFrom(gregorian_param(&key, &value)?)),
-                "modified_to" => query.filters.push(Filter::ModifiedTo(gregorian_param(&key, &value)?)),
+                "created_from" => query
+                    .filters
+                    .push(Filter::CreatedFrom(gregorian_param(&key, &value)?)),
+                "created_to" => query
+                    .filters
+                    .push(Filter::CreatedTo(gregorian_param(&key, &value)?)),
+                "modified_from" => query
+                    .filters
+                    .push(Filter::ModifiedFrom(gregorian_param(&key, &value)?)),
+                "modified_to" => query
+                    .filters
+                    .push(Filter::ModifiedTo(gregorian_param(&key, &value)?)),
                 other => {
                     if let Some(path) = other.strip_prefix("filter_not_") {
-                        query.filters.push(Filter::NotEquals(split_path(path), filter_values(&value)));
+                        query
+                            .filters
+                            .push(Filter::NotEquals(split_path(path), filter_values(&value)));
                     } else if let Some(path) = other.strip_prefix("filter_") {
-                        query.filters.push(Filter::Equals(split_path(path), filter_values(&value)));
+                        query
+                            .filters
+                            .push(Filter::Equals(split_path(path), filter_values(&value)));
                     }
                 }
             }
@@ -267,18 +288,28 @@ impl SqlBuilder {
             let condition = match filter {
                 Filter::Equals(path, values) => {
                     let text = self.json_text(column, path);
-                    let list = values.iter().map(|v| self.bind(v.clone())).collect::<Vec<_>>().join(", ");
+                    let list = values
+                        .iter()
+                        .map(|v| self.bind(v.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     format!("({text} IN ({list}))")
                 }
                 Filter::NotEquals(path, values) => {
                     let text = self.json_text(column, path);
-                    let list = values.iter().map(|v| self.bind(v.clone())).collect::<Vec<_>>().join(", ");
+                    let list = values
+                        .iter()
+                        .map(|v| self.bind(v.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     format!("({text} IS NULL OR {text} NOT IN ({list}))")
                 }
                 Filter::HasKey(path) => self.json_has_key(column, path),
                 Filter::KeyMissing(path) => format!("(NOT {})", self.json_has_key(column, path)),
                 Filter::HasValue(path) => self.json_has_value(column, path),
-                Filter::ValueMissing(path) => format!("(NOT {})", self.json_has_value(column, path)),
+                Filter::ValueMissing(path) => {
+                    format!("(NOT {})", self.json_has_value(column, path))
+                }
                 Filter::CreatedFrom(t) => format!("({created} >= {})", self.bind(*t)),
                 Filter::CreatedTo(t) => format!("({created} <= {})", self.bind(*t)),
                 Filter::ModifiedFrom(t) => format!("({modified} >= {})", self.bind(*t)),
@@ -339,7 +370,10 @@ mod tests {
         .unwrap();
         assert_eq!(q.page_size, 10);
         assert!(!q.descending);
-        assert_eq!(q.filters[0], Filter::Equals(vec!["owner_id".into()], vec!["abc".into()]));
+        assert_eq!(
+            q.filters[0],
+            Filter::Equals(vec!["owner_id".into()], vec!["abc".into()])
+        );
         assert_eq!(
             q.filters[1],
             Filter::NotEquals(vec!["a".into(), "b".into()], vec!["1".into(), "2".into()])
@@ -350,15 +384,36 @@ mod tests {
 
     #[test]
     fn bad_page_size_is_a_validation_error() {
-        assert_eq!(ListQuery::from_query("page_size=x").unwrap_err().status().as_u16(), 400);
-        assert_eq!(ListQuery::from_query("page_size=0").unwrap_err().status().as_u16(), 400);
+        assert_eq!(
+            ListQuery::from_query("page_size=x")
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
+        assert_eq!(
+            ListQuery::from_query("page_size=0")
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
     }
 
     #[test]
     fn cursor_round_trip_and_raw_keys() {
-        let c = Cursor { sort_key: "bob".into(), id: Some("1".repeat(32)) };
+        let c = Cursor {
+            sort_key: "bob".into(),
+            id: Some("1".repeat(32)),
+        };
         assert_eq!(Cursor::decode(&c.encode()), c);
-        assert_eq!(Cursor::decode("plain"), Cursor { sort_key: "plain".into(), id: None });
+        assert_eq!(
+            Cursor::decode("plain"),
+            Cursor {
+                sort_key: "plain".into(),
+                id: None
+            }
+        );
     }
 
     #[test]

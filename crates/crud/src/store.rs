@@ -97,7 +97,12 @@ impl MigrationTrait for DocumentsMigration {
                 Table::create()
                     .table(Documents::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(Documents::Id).string().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Documents::Id)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Documents::Kind).string().not_null())
                     .col(ColumnDef::new(Documents::AccountId).string().not_null())
                     .col(ColumnDef::new(Documents::SortKey).string().not_null())

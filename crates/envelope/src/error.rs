@@ -248,7 +248,8 @@ mod tests {
 
     #[test]
     fn validation_errors_keep_every_field_and_rule() {
-        let mut errors = ValidationErrors::single("name", "required", "Field is required but missing");
+        let mut errors =
+            ValidationErrors::single("name", "required", "Field is required but missing");
         errors.add_with(
             "cycle",
             "enum",
@@ -270,7 +271,10 @@ mod tests {
         assert_eq!(e.status().as_u16(), 404);
         assert_eq!(e.message(), "bad_identifier");
         assert_eq!(e.data()["cause"], "abc");
-        assert_eq!(ApiError::InvalidCredentials.data()["message"], "invalid credentials");
+        assert_eq!(
+            ApiError::InvalidCredentials.data()["message"],
+            "invalid credentials"
+        );
         assert_eq!(ApiError::MethodNotAllowed.status().as_u16(), 405);
     }
 }

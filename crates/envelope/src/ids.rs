@@ -11,7 +11,10 @@ pub fn new_id() -> String {
 
 /// `true` for a well-formed 32-char lowercase hex id.
 pub fn is_valid_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A document revision: `<n>-<32 hex>` like CouchDB's.

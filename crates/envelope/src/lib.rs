@@ -17,7 +17,11 @@ use actix_web::{HttpMessage, HttpRequest};
 /// The token a request presents: `X-Auth-Token`, then `auth_token` (query or body
 /// envelope), then `Authorization: Bearer`.
 pub fn presented_token(req: &HttpRequest) -> Option<String> {
-    if let Some(value) = req.headers().get("x-auth-token").and_then(|v| v.to_str().ok()) {
+    if let Some(value) = req
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+    {
         if !value.is_empty() {
             return Some(value.to_string());
         }

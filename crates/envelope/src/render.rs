@@ -266,7 +266,10 @@ async fn apply_verb_override(req: &mut ServiceRequest) -> Result<(), ApiError> {
         req.extensions_mut().insert(RawAuthToken(token.clone()));
     }
     let query_verb = crate::request::query_value(req.query_string(), "verb");
-    let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let has_body = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
     let is_json_like = req
         .headers()
         .get(CONTENT_TYPE)
@@ -275,12 +278,19 @@ async fn apply_verb_override(req: &mut ServiceRequest) -> Result<(), ApiError> {
     let peek_body = has_body
         && is_json_like
         && ((*req.method() == Method::POST && query_verb.is_none()) || header_token.is_none());
-    let mut verb = if *req.method() == Method::POST { query_verb } else { None };
+    let mut verb = if *req.method() == Method::POST {
+        query_verb
+    } else {
+        None
+    };
     if peek_body {
         let body = read_body(req).await?;
         if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&body) {
             for (key, value) in &object {
-                if key.eq_ignore_ascii_case("verb") && *req.method() == Method::POST && verb.is_none() {
+                if key.eq_ignore_ascii_case("verb")
+                    && *req.method() == Method::POST
+                    && verb.is_none()
+                {
                     verb = value.as_str().map(str::to_string);
                 }
                 if key.eq_ignore_ascii_case("auth_token") && header_token.is_none() {
@@ -311,7 +321,8 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     let mut payload = req.parts_mut().1.take();
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::validation("json", "invalid", "failed to read request body"))?;
+        let chunk = chunk
+            .map_err(|_| ApiError::validation("json", "invalid", "failed to read request body"))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
         }
@@ -333,7 +344,9 @@ fn render(mut response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceRe
         .unwrap_or_default();
 
     let body = match pending {
-        Some(PendingEnvelope::Success(reply)) => Some(success_body(&reply, request_id, &auth_token)),
+        Some(PendingEnvelope::Success(reply)) => {
+            Some(success_body(&reply, request_id, &auth_token))
+        }
         Some(PendingEnvelope::Error(error)) => Some(error_body(&error, request_id, &auth_token)),
         None => {
             // Framework answers (no route, extractor failures we did not produce):

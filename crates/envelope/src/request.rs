@@ -39,7 +39,8 @@ impl RequestEnvelope {
                 ..Self::default()
             });
         }
-        let value: Value = serde_json::from_slice(body).map_err(|e| invalid_json(&e.to_string()))?;
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| invalid_json(&e.to_string()))?;
         let Value::Object(object) = value else {
             return Err(invalid_json("All JSON must be valid"));
         };
@@ -200,12 +201,19 @@ mod tests {
     #[test]
     fn data_must_be_an_object() {
         let err = RequestEnvelope::parse(br#"{"data":[1]}"#, "").unwrap_err();
-        assert_eq!(err.data()["data"]["type"]["message"], "Value did not match type(s): object");
+        assert_eq!(
+            err.data()["data"]["type"]["message"],
+            "Value did not match type(s): object"
+        );
     }
 
     #[test]
     fn request_values_read_data_then_query_then_envelope() {
-        let env = RequestEnvelope::parse(br#"{"data":{"reason":"a"},"reason":"c"}"#, "reason=b&x=%2B1").unwrap();
+        let env = RequestEnvelope::parse(
+            br#"{"data":{"reason":"a"},"reason":"c"}"#,
+            "reason=b&x=%2B1",
+        )
+        .unwrap();
         assert_eq!(env.value("reason").unwrap(), "a");
         assert_eq!(env.value("x").unwrap(), "+1");
     }
@@ -217,7 +225,10 @@ mod tests {
 
     #[test]
     fn verb_override_found_case_insensitively() {
-        assert_eq!(find_verb_override(br#"{"VERB":"delete"}"#).unwrap(), "delete");
+        assert_eq!(
+            find_verb_override(br#"{"VERB":"delete"}"#).unwrap(),
+            "delete"
+        );
         assert!(find_verb_override(b"not json").is_none());
     }
 }

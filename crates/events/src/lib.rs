@@ -136,8 +136,12 @@ mod tests {
         let bus = InProcessBus::new();
         let counter = Arc::new(Counter(AtomicUsize::new(0)));
         bus.subscribe("crossbar.auth.", counter.clone()).await;
-        bus.publish(&Event::new("crossbar.auth.token.revoked")).await.unwrap();
-        bus.publish(&Event::new("crossbar.accounts.account.created")).await.unwrap();
+        bus.publish(&Event::new("crossbar.auth.token.revoked"))
+            .await
+            .unwrap();
+        bus.publish(&Event::new("crossbar.accounts.account.created"))
+            .await
+            .unwrap();
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -164,11 +164,24 @@ impl MigrationTrait for OutboxMigration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(entity::Column::EventId).string().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(entity::Column::EventId)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(entity::Column::Subject).string().not_null())
                     .col(ColumnDef::new(entity::Column::Payload).text().not_null())
-                    .col(ColumnDef::new(entity::Column::Created).big_integer().not_null())
-                    .col(ColumnDef::new(entity::Column::Published).boolean().not_null())
+                    .col(
+                        ColumnDef::new(entity::Column::Created)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(entity::Column::Published)
+                            .boolean()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

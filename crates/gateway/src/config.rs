@@ -62,8 +62,13 @@ impl Config {
             return Err("CROSSBAR_TOKEN_LIFETIME_SECS must be at least 60".into());
         }
         if let Some(url) = &self.database_url {
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(format!("CROSSBAR_DATABASE_URL must be sqlite:// or postgres://, got '{url}'"));
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(format!(
+                    "CROSSBAR_DATABASE_URL must be sqlite:// or postgres://, got '{url}'"
+                ));
             }
         }
         Ok(())
@@ -79,7 +84,10 @@ impl Config {
                 format!("{base}-{service}.sqlite?{query}")
             }
             Some(url) => url.clone(),
-            None => format!("sqlite://{}/{service}.sqlite?mode=rwc", self.data_dir.display()),
+            None => format!(
+                "sqlite://{}/{service}.sqlite?mode=rwc",
+                self.data_dir.display()
+            ),
         }
     }
 }
@@ -91,16 +99,25 @@ mod tests {
     #[test]
     fn service_urls() {
         let mut c = Config::default();
-        assert_eq!(c.service_database_url("auth"), "sqlite://./crossbar-data/auth.sqlite?mode=rwc");
+        assert_eq!(
+            c.service_database_url("auth"),
+            "sqlite://./crossbar-data/auth.sqlite?mode=rwc"
+        );
         c.database_url = Some("postgres://u@h/db".into());
         assert_eq!(c.service_database_url("auth"), "postgres://u@h/db");
         c.database_url = Some("sqlite:///tmp/x.sqlite".into());
-        assert_eq!(c.service_database_url("auth"), "sqlite:///tmp/x-auth.sqlite?mode=rwc");
+        assert_eq!(
+            c.service_database_url("auth"),
+            "sqlite:///tmp/x-auth.sqlite?mode=rwc"
+        );
     }
 
     #[test]
     fn rejects_bad_listen() {
-        let c = Config { listen: "nope".into(), ..Config::default() };
+        let c = Config {
+            listen: "nope".into(),
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
     }
 }

@@ -35,9 +35,10 @@ impl Node {
         }
         let schemas = Arc::new(SchemaRegistry::load_embedded()?);
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
-        let accounts_db = crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
-            .await
-            .map_err(|e| format!("accounts database: {e}"))?;
+        let accounts_db =
+            crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
+                .await
+                .map_err(|e| format!("accounts database: {e}"))?;
         let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
             .await
             .map_err(|e| format!("auth database: {e}"))?;
@@ -81,14 +82,19 @@ impl Node {
         if config.database_url.is_none() {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
         }
-        let accounts_db = crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
+        let accounts_db =
+            crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
+                .await
+                .map_err(|e| e.to_string())?;
+        AccountsService::migrate(&accounts_db)
             .await
             .map_err(|e| e.to_string())?;
-        AccountsService::migrate(&accounts_db).await.map_err(|e| e.to_string())?;
         let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
             .await
             .map_err(|e| e.to_string())?;
-        AuthService::migrate(&auth_db).await.map_err(|e| e.to_string())
+        AuthService::migrate(&auth_db)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Registers app data, every route and the fallbacks.
@@ -129,7 +135,10 @@ async fn readyz(node: web::Data<Node>) -> HttpResponse {
                 }),
             )
         })
-        .chain(std::iter::once(("bus".to_string(), serde_json::Value::String("ok (in-process)".into()))))
+        .chain(std::iter::once((
+            "bus".to_string(),
+            serde_json::Value::String("ok (in-process)".into()),
+        )))
         .collect();
     let status = if ok { "ready" } else { "not_ready" };
     let payload = serde_json::json!({"status": status, "checks": body});

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use crossbar_gateway::{crossbar_app, Config, Node};
 
 #[derive(Parser)]
-#[command(name = "crossbar", version, about = "Kazoo Crossbar-compatible REST API (/v2)")]
+#[command(
+    name = "crossbar",
+    version,
+    about = "Kazoo Crossbar-compatible REST API (/v2)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -34,7 +38,9 @@ enum Command {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -70,7 +76,12 @@ async fn run() -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::CreateAccount { name, realm, username, password } => {
+        Command::CreateAccount {
+            name,
+            realm,
+            username,
+            password,
+        } => {
             let node = Node::start(&config).await?;
             let created = node
                 .accounts

@@ -62,10 +62,19 @@ pub fn account_view(doc: &Map<String, Value>, facts: &ViewFacts<'_>) -> Value {
     view.insert("id".into(), Value::String(facts.id.into()));
     view.insert("created".into(), Value::from(facts.created));
     view.insert("enabled".into(), Value::Bool(facts.enabled));
-    view.insert("superduper_admin".into(), Value::Bool(facts.superduper_admin));
+    view.insert(
+        "superduper_admin".into(),
+        Value::Bool(facts.superduper_admin),
+    );
     view.insert("is_reseller".into(), Value::Bool(facts.is_reseller));
-    view.insert("wnm_allow_additions".into(), Value::Bool(facts.wnm_allow_additions));
-    view.insert("reseller_id".into(), Value::String(facts.reseller_id.into()));
+    view.insert(
+        "wnm_allow_additions".into(),
+        Value::Bool(facts.wnm_allow_additions),
+    );
+    view.insert(
+        "reseller_id".into(),
+        Value::String(facts.reseller_id.into()),
+    );
     let billing_mode = if facts.reseller_id == facts.caller_account_id {
         "limits_only"
     } else if facts.reseller_id == facts.master_id {

@@ -8,12 +8,20 @@ use sha1::Sha1;
 
 /// Kazoo's md5 credential of a user: lowercase hex of `md5("user:pass")`.
 pub fn md5_credentials(username: &str, password: &str) -> String {
-    hex::encode(Md5::digest(format!("{}:{}", username.to_lowercase(), password)))
+    hex::encode(Md5::digest(format!(
+        "{}:{}",
+        username.to_lowercase(),
+        password
+    )))
 }
 
 /// Kazoo's sha1 credential of a user.
 pub fn sha1_credentials(username: &str, password: &str) -> String {
-    hex::encode(Sha1::digest(format!("{}:{}", username.to_lowercase(), password)))
+    hex::encode(Sha1::digest(format!(
+        "{}:{}",
+        username.to_lowercase(),
+        password
+    )))
 }
 
 /// A fresh random salt for an account, hex.
@@ -32,13 +40,20 @@ pub fn hash_credentials(credentials: &str, salt_hex: &str) -> Result<String, Str
     let salt = hex::decode(salt_hex).map_err(|e| e.to_string())?;
     let mut out = [0u8; 32];
     argon
-        .hash_password_into(credentials.trim().to_lowercase().as_bytes(), &salt, &mut out)
+        .hash_password_into(
+            credentials.trim().to_lowercase().as_bytes(),
+            &salt,
+            &mut out,
+        )
         .map_err(|e| e.to_string())?;
     Ok(hex::encode(out))
 }
 
 /// [`hash_credentials`] on the blocking pool.
-pub async fn hash_credentials_async(credentials: String, salt_hex: String) -> Result<String, crossbar_envelope::ApiError> {
+pub async fn hash_credentials_async(
+    credentials: String,
+    salt_hex: String,
+) -> Result<String, crossbar_envelope::ApiError> {
     tokio::task::spawn_blocking(move || hash_credentials(&credentials, &salt_hex))
         .await
         .map_err(crossbar_envelope::ApiError::internal)?
@@ -52,7 +67,10 @@ mod tests {
     #[test]
     fn kazoo_md5_credentials() {
         // md5("admin:secret")
-        assert_eq!(md5_credentials("Admin", "secret"), hex::encode(Md5::digest("admin:secret")));
+        assert_eq!(
+            md5_credentials("Admin", "secret"),
+            hex::encode(Md5::digest("admin:secret"))
+        );
         assert_eq!(sha1_credentials("admin", "secret").len(), 40);
     }
 

@@ -23,7 +23,12 @@ impl ResourceRules for DevicesRules {
         "devices"
     }
 
-    async fn check(&self, ctx: &WriteContext, doc: &Map<String, Value>, _existing: Option<&StoredDoc>) -> Result<(), ApiError> {
+    async fn check(
+        &self,
+        ctx: &WriteContext,
+        doc: &Map<String, Value>,
+        _existing: Option<&StoredDoc>,
+    ) -> Result<(), ApiError> {
         if let Some(owner) = doc.get("owner_id").and_then(Value::as_str) {
             if !self.docs.exists(&ctx.account_id, "user", owner).await? {
                 return Err(ApiError::Validation(ValidationErrors::single(

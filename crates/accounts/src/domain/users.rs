@@ -39,18 +39,32 @@ impl ResourceRules for UsersRules {
         "users"
     }
 
-    async fn authorize(&self, ctx: &WriteContext, action: WriteAction, existing: Option<&StoredDoc>) -> Result<(), ApiError> {
+    async fn authorize(
+        &self,
+        ctx: &WriteContext,
+        action: WriteAction,
+        existing: Option<&StoredDoc>,
+    ) -> Result<(), ApiError> {
         if is_admin(ctx) {
             return Ok(());
         }
         // A plain user may only edit itself.
         match (action, existing) {
-            (WriteAction::Update, Some(doc)) if ctx.caller_user_id.as_deref() == Some(doc.id.as_str()) => Ok(()),
+            (WriteAction::Update, Some(doc))
+                if ctx.caller_user_id.as_deref() == Some(doc.id.as_str()) =>
+            {
+                Ok(())
+            }
             _ => Err(ApiError::Forbidden(None)),
         }
     }
 
-    async fn prepare(&self, ctx: &WriteContext, data: &mut Map<String, Value>, existing: Option<&StoredDoc>) -> Result<(), ApiError> {
+    async fn prepare(
+        &self,
+        ctx: &WriteContext,
+        data: &mut Map<String, Value>,
+        existing: Option<&StoredDoc>,
+    ) -> Result<(), ApiError> {
         if let Some(Value::String(username)) = data.get("username") {
             let lowered = username.trim().to_lowercase();
             data.insert("username".into(), Value::String(lowered));
@@ -63,24 +77,44 @@ impl ResourceRules for UsersRules {
                 None => data.remove("priv_level"),
             };
         }
-        let new_username = data.get("username").and_then(Value::as_str).map(str::to_string);
-        let old_username = existing.and_then(|d| d.str_field("username")).map(str::to_string);
+        let new_username = data
+            .get("username")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let old_username = existing
+            .and_then(|d| d.str_field("username"))
+            .map(str::to_string);
         let password = match data.remove("password") {
             Some(Value::String(p)) if !p.is_empty() => Some(p),
             Some(Value::String(_)) | None | Some(Value::Null) => None,
             Some(_) => {
-                return Err(ApiError::validation("password", "type", "Value did not match type(s): string"))
+                return Err(ApiError::validation(
+                    "password",
+                    "type",
+                    "Value did not match type(s): string",
+                ))
             }
         };
-        let raw_credentials = data.remove("credentials").and_then(|v| v.as_str().map(str::to_lowercase));
+        let raw_credentials = data
+            .remove("credentials")
+            .and_then(|v| v.as_str().map(str::to_lowercase));
 
         let username_changed = new_username.is_some() && new_username != old_username;
         let mut errors = ValidationErrors::new();
-        if username_changed && password.is_none() && raw_credentials.is_none() && existing.is_some() {
-            errors.add("password", "required", "The password must be provided when updating the user name");
+        if username_changed && password.is_none() && raw_credentials.is_none() && existing.is_some()
+        {
+            errors.add(
+                "password",
+                "required",
+                "The password must be provided when updating the user name",
+            );
         }
         if password.is_some() && new_username.is_none() {
-            errors.add("username", "required", "The username must be provided when updating the password");
+            errors.add(
+                "username",
+                "required",
+                "The username must be provided when updating the password",
+            );
         }
         errors.into_result()?;
 
@@ -117,18 +151,35 @@ impl ResourceRules for UsersRules {
 
     fn unique_claims(&self, doc: &Map<String, Value>) -> Vec<UniqueClaim> {
         let mut claims = Vec::new();
-        if let Some(username) = doc.get("username").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+        if let Some(username) = doc
+            .get("username")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+        {
             claims.push(UniqueClaim {
                 claim: "username".into(),
                 value: username.to_string(),
-                error: ValidationErrors::single("username", "unique", "Username must be unique within account"),
+                error: ValidationErrors::single(
+                    "username",
+                    "unique",
+                    "Username must be unique within account",
+                ),
             });
         }
-        if let Some(hotdesk) = doc.get("hotdesk").and_then(|h| h.get("id")).and_then(Value::as_str).filter(|h| !h.is_empty()) {
+        if let Some(hotdesk) = doc
+            .get("hotdesk")
+            .and_then(|h| h.get("id"))
+            .and_then(Value::as_str)
+            .filter(|h| !h.is_empty())
+        {
             claims.push(UniqueClaim {
                 claim: "hotdesk_id".into(),
                 value: hotdesk.to_string(),
-                error: ValidationErrors::single("hotdesk.id", "unique", "Hotdesk ID must be unique within account"),
+                error: ValidationErrors::single(
+                    "hotdesk.id",
+                    "unique",
+                    "Hotdesk ID must be unique within account",
+                ),
             });
         }
         for (field, claim) in [(MD5_HASH_FIELD, MD5_CLAIM), (SHA1_HASH_FIELD, SHA1_CLAIM)] {
@@ -136,7 +187,11 @@ impl ResourceRules for UsersRules {
                 claims.push(UniqueClaim {
                     claim: claim.into(),
                     value: hash.to_string(),
-                    error: ValidationErrors::single("credentials", "unique", "Credentials must be unique within account"),
+                    error: ValidationErrors::single(
+                        "credentials",
+                        "unique",
+                        "Credentials must be unique within account",
+                    ),
                 });
             }
         }
@@ -144,7 +199,12 @@ impl ResourceRules for UsersRules {
     }
 
     fn sort_key(&self, doc: &Map<String, Value>) -> String {
-        let text = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or_default().to_lowercase();
+        let text = |k: &str| {
+            doc.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase()
+        };
         format!("{} {}", text("last_name"), text("first_name"))
     }
 

@@ -4,11 +4,15 @@
 use actix_web::{web, HttpRequest};
 use crossbar_authz::{AccountScope, Caller};
 use crossbar_crud::json::{deep_merge, public_fields};
-use crossbar_envelope::{ids, request::query_value, time, ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors};
+use crossbar_envelope::{
+    ids, request::query_value, time, ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors,
+};
 use crossbar_events::Event;
 use serde_json::{json, Map, Value};
 
-use crate::domain::accounts::{account_view, clean_realm, generated_realm, name_key, strip_read_only, ViewFacts};
+use crate::domain::accounts::{
+    account_view, clean_realm, generated_realm, name_key, strip_read_only, ViewFacts,
+};
 use crate::domain::credentials::new_salt;
 use crate::store::account;
 use crate::AccountsService;
@@ -20,7 +24,10 @@ fn new_api_key() -> String {
 fn parse_doc(model: &account::Model) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_str::<Value>(&model.doc) {
         Ok(Value::Object(doc)) => Ok(doc),
-        _ => Err(ApiError::internal(format!("account {} has a broken document", model.id))),
+        _ => Err(ApiError::internal(format!(
+            "account {} has a broken document",
+            model.id
+        ))),
     }
 }
 
@@ -33,7 +40,11 @@ pub async fn view_of(
 ) -> Result<Value, ApiError> {
     let doc = parse_doc(model)?;
     let reseller_id = service.directory.reseller_of(model).await?;
-    let master_id = model.tree().first().cloned().unwrap_or_else(|| model.id.clone());
+    let master_id = model
+        .tree()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| model.id.clone());
     Ok(account_view(
         &doc,
         &ViewFacts {
@@ -42,7 +53,10 @@ pub async fn view_of(
             enabled: model.enabled,
             superduper_admin: model.superduper_admin,
             is_reseller: model.is_reseller,
-            wnm_allow_additions: doc.get("pvt_wnm_allow_additions").and_then(Value::as_bool).unwrap_or(false),
+            wnm_allow_additions: doc
+                .get("pvt_wnm_allow_additions")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             reseller_id: &reseller_id,
             caller_account_id,
             master_id: &master_id,
@@ -78,7 +92,10 @@ pub async fn create_account(
     };
     data.insert("realm".into(), Value::String(realm.clone()));
     if !data.contains_key("timezone") {
-        data.insert("timezone".into(), Value::String(service.config.default_timezone.clone()));
+        data.insert(
+            "timezone".into(),
+            Value::String(service.config.default_timezone.clone()),
+        );
     }
     let enabled = match data.get("enabled").and_then(Value::as_bool) {
         Some(requested) => requested,
@@ -86,12 +103,22 @@ pub async fn create_account(
     };
     data.insert("enabled".into(), Value::Bool(enabled));
     service.docs.validate("accounts", &mut data)?;
-    let name = data.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = data
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     service.store.check_unique(&realm, &name, None).await?;
 
     let id = match requested_id {
         Some(id) if ids::is_valid_id(&id) => id,
-        Some(_) => return Err(ApiError::validation("id", "pattern", "Failed to match pattern '^[0-9a-f]{32}$'")),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "id",
+                "pattern",
+                "Failed to match pattern '^[0-9a-f]{32}$'",
+            ))
+        }
         None => ids::new_id(),
     };
     if service.store.get(&id).await?.is_some() {
@@ -135,7 +162,10 @@ pub async fn create_account(
         modified: now,
     };
     let view = view_of(service, &model, caller_account_id, false).await?;
-    service.store.insert(model.clone(), &event("created", &model, view)).await?;
+    service
+        .store
+        .insert(model.clone(), &event("created", &model, view))
+        .await?;
     service.docs.flush().await;
     Ok(model)
 }
@@ -149,34 +179,68 @@ async fn load(service: &AccountsService, id: &str) -> Result<account::Model, Api
 }
 
 /// `PUT /v2/accounts`: a new account under the token's account.
-pub async fn put_root(caller: Caller, service: web::Data<AccountsService>, body: RequestEnvelope) -> ApiResult {
+pub async fn put_root(
+    caller: Caller,
+    service: web::Data<AccountsService>,
+    body: RequestEnvelope,
+) -> ApiResult {
     if !(caller.is_admin() || caller.is_superduper()) {
         return Err(ApiError::Forbidden(None));
     }
     let parent = load(&service, &caller.account.id).await?;
-    let model = create_account(&service, Some(&parent), &caller.account.id, body.data, false).await?;
+    let model = create_account(
+        &service,
+        Some(&parent),
+        &caller.account.id,
+        body.data,
+        false,
+    )
+    .await?;
     let view = view_of(&service, &model, &caller.account.id, false).await?;
-    Ok(Reply::created(view, format!("/v2/accounts/{}", model.id)).with_revision(ids::revision(model.rev)))
+    Ok(Reply::created(view, format!("/v2/accounts/{}", model.id))
+        .with_revision(ids::revision(model.rev)))
 }
 
 /// `PUT /v2/accounts/{A}`: a new child of A.
-pub async fn put_child(scope: AccountScope, service: web::Data<AccountsService>, body: RequestEnvelope) -> ApiResult {
+pub async fn put_child(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    body: RequestEnvelope,
+) -> ApiResult {
     scope.require_admin()?;
     let parent = load(&service, scope.account_id()).await?;
-    let model = create_account(&service, Some(&parent), &scope.caller.account.id, body.data, false).await?;
+    let model = create_account(
+        &service,
+        Some(&parent),
+        &scope.caller.account.id,
+        body.data,
+        false,
+    )
+    .await?;
     let view = view_of(&service, &model, &scope.caller.account.id, false).await?;
-    Ok(Reply::created(view, format!("/v2/accounts/{}", model.id)).with_revision(ids::revision(model.rev)))
+    Ok(Reply::created(view, format!("/v2/accounts/{}", model.id))
+        .with_revision(ids::revision(model.rev)))
 }
 
-pub async fn get(scope: AccountScope, service: web::Data<AccountsService>, req: HttpRequest) -> ApiResult {
+pub async fn get(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    req: HttpRequest,
+) -> ApiResult {
     let model = load(&service, scope.account_id()).await?;
-    let include_key = query_value(req.query_string(), "include_api_key").is_some_and(|v| v == "true")
+    let include_key = query_value(req.query_string(), "include_api_key")
+        .is_some_and(|v| v == "true")
         && (scope.caller.is_admin() || scope.caller.is_superduper());
     let view = view_of(&service, &model, &scope.caller.account.id, include_key).await?;
     Ok(reply_for(&model, view))
 }
 
-async fn save(service: &AccountsService, scope: &AccountScope, existing: account::Model, mut data: Map<String, Value>) -> ApiResult {
+async fn save(
+    service: &AccountsService,
+    scope: &AccountScope,
+    existing: account::Model,
+    mut data: Map<String, Value>,
+) -> ApiResult {
     strip_read_only(&mut data);
     let old_doc = parse_doc(&existing)?;
     if !data.contains_key("realm") {
@@ -190,13 +254,26 @@ async fn save(service: &AccountsService, scope: &AccountScope, existing: account
     let enabled = if scope.is_own_account() {
         existing.enabled
     } else {
-        data.get("enabled").and_then(Value::as_bool).unwrap_or(existing.enabled)
+        data.get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(existing.enabled)
     };
     data.insert("enabled".into(), Value::Bool(enabled));
     service.docs.validate("accounts", &mut data)?;
-    let name = data.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let realm = data.get("realm").and_then(Value::as_str).unwrap_or_default().to_string();
-    service.store.check_unique(&realm, &name, Some(&existing.id)).await?;
+    let name = data
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let realm = data
+        .get("realm")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    service
+        .store
+        .check_unique(&realm, &name, Some(&existing.id))
+        .await?;
     let mut doc = crossbar_crud::json::private_fields(&old_doc);
     let now = time::now_gregorian();
     doc.insert("pvt_modified".into(), json!(now));
@@ -213,18 +290,33 @@ async fn save(service: &AccountsService, scope: &AccountScope, existing: account
         ..existing.clone()
     };
     let view = view_of(service, &model, &scope.caller.account.id, false).await?;
-    service.store.update(model.clone(), existing.rev, &event("updated", &model, view.clone())).await?;
+    service
+        .store
+        .update(
+            model.clone(),
+            existing.rev,
+            &event("updated", &model, view.clone()),
+        )
+        .await?;
     service.docs.flush().await;
     Ok(reply_for(&model, view))
 }
 
-pub async fn post(scope: AccountScope, service: web::Data<AccountsService>, body: RequestEnvelope) -> ApiResult {
+pub async fn post(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    body: RequestEnvelope,
+) -> ApiResult {
     scope.require_admin()?;
     let existing = load(&service, scope.account_id()).await?;
     save(&service, &scope, existing, body.data).await
 }
 
-pub async fn patch(scope: AccountScope, service: web::Data<AccountsService>, body: RequestEnvelope) -> ApiResult {
+pub async fn patch(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    body: RequestEnvelope,
+) -> ApiResult {
     scope.require_admin()?;
     let existing = load(&service, scope.account_id()).await?;
     let mut merged = public_fields(&parse_doc(&existing)?);
@@ -241,7 +333,9 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
         return Err(ApiError::MethodNotAllowed);
     }
     if scope.is_own_account() && !scope.caller.is_superduper() {
-        return Err(ApiError::Forbidden(Some("an account cannot delete itself".into())));
+        return Err(ApiError::Forbidden(Some(
+            "an account cannot delete itself".into(),
+        )));
     }
     scope.require_admin()?;
     if service.store.has_children(&existing.id).await? {
@@ -252,9 +346,15 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
         ));
     }
     let view = view_of(&service, &existing, &scope.caller.account.id, false).await?;
-    service.store.delete(&existing.id, &event("deleted", &existing, view.clone())).await?;
+    service
+        .store
+        .delete(&existing.id, &event("deleted", &existing, view.clone()))
+        .await?;
     service.docs.flush().await;
-    Ok(crossbar_crud::handlers::deleted_reply(view, ids::revision(existing.rev + 1)))
+    Ok(crossbar_crud::handlers::deleted_reply(
+        view,
+        ids::revision(existing.rev + 1),
+    ))
 }
 
 pub async fn get_api_key(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
@@ -273,12 +373,19 @@ pub async fn put_api_key(scope: AccountScope, service: web::Data<AccountsService
         ..existing.clone()
     };
     let view = view_of(&service, &model, &scope.caller.account.id, false).await?;
-    service.store.update(model.clone(), existing.rev, &event("updated", &model, view)).await?;
+    service
+        .store
+        .update(model.clone(), existing.rev, &event("updated", &model, view))
+        .await?;
     service.docs.flush().await;
     Ok(Reply::ok(json!({ "api_key": model.api_key })))
 }
 
-async fn set_reseller(scope: AccountScope, service: &AccountsService, is_reseller: bool) -> ApiResult {
+async fn set_reseller(
+    scope: AccountScope,
+    service: &AccountsService,
+    is_reseller: bool,
+) -> ApiResult {
     scope.require_superduper()?;
     let existing = load(service, scope.account_id()).await?;
     if existing.parent_id.is_none() {
@@ -298,7 +405,14 @@ async fn set_reseller(scope: AccountScope, service: &AccountsService, is_reselle
         ..existing.clone()
     };
     let view = view_of(service, &model, &scope.caller.account.id, false).await?;
-    service.store.update(model.clone(), existing.rev, &event("updated", &model, view.clone())).await?;
+    service
+        .store
+        .update(
+            model.clone(),
+            existing.rev,
+            &event("updated", &model, view.clone()),
+        )
+        .await?;
     service.docs.flush().await;
     Ok(reply_for(&model, view))
 }
@@ -307,16 +421,30 @@ pub async fn put_reseller(scope: AccountScope, service: web::Data<AccountsServic
     set_reseller(scope, &service, true).await
 }
 
-pub async fn delete_reseller(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
+pub async fn delete_reseller(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+) -> ApiResult {
     set_reseller(scope, &service, false).await
 }
 
 /// `POST /v2/accounts/{A}/move {"data":{"to": P}}` (superduper, Kazoo's default policy).
-pub async fn post_move(scope: AccountScope, service: web::Data<AccountsService>, body: RequestEnvelope) -> ApiResult {
+pub async fn post_move(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    body: RequestEnvelope,
+) -> ApiResult {
     scope.require_superduper()?;
     let moved = load(&service, scope.account_id()).await?;
-    let Some(to) = body.value("to").and_then(|v| v.as_str().map(str::to_string)) else {
-        return Err(ApiError::Validation(ValidationErrors::single("to", "required", "Field is required but missing")));
+    let Some(to) = body
+        .value("to")
+        .and_then(|v| v.as_str().map(str::to_string))
+    else {
+        return Err(ApiError::Validation(ValidationErrors::single(
+            "to",
+            "required",
+            "Field is required but missing",
+        )));
     };
     crossbar_envelope::check_account_id(&to)?;
     let target = load(&service, &to).await?;
@@ -328,7 +456,10 @@ pub async fn post_move(scope: AccountScope, service: web::Data<AccountsService>,
         )));
     }
     let view = view_of(&service, &moved, &scope.caller.account.id, false).await?;
-    service.store.move_subtree(&moved, &target, &event("moved", &moved, view)).await?;
+    service
+        .store
+        .move_subtree(&moved, &target, &event("moved", &moved, view))
+        .await?;
     service.docs.flush().await;
     let model = load(&service, &moved.id).await?;
     let view = view_of(&service, &model, &scope.caller.account.id, false).await?;

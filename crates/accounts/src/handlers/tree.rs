@@ -32,7 +32,11 @@ fn paged(rows: Vec<Value>, page: Option<PageInfo>) -> Reply {
     }
 }
 
-async fn children_of(service: &AccountsService, parent: &account::Model, req: &HttpRequest) -> ApiResult {
+async fn children_of(
+    service: &AccountsService,
+    parent: &account::Model,
+    req: &HttpRequest,
+) -> ApiResult {
     let mut query = ListQuery::from_query(req.query_string())?;
     if !req.query_string().contains("ascending") && !req.query_string().contains("descending") {
         query.descending = false; // sorted by name
@@ -51,12 +55,20 @@ async fn children_of(service: &AccountsService, parent: &account::Model, req: &H
     Ok(paged(out, page))
 }
 
-pub async fn children(scope: AccountScope, service: web::Data<AccountsService>, req: HttpRequest) -> ApiResult {
+pub async fn children(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    req: HttpRequest,
+) -> ApiResult {
     let account = load(&service, scope.account_id()).await?;
     children_of(&service, &account, &req).await
 }
 
-pub async fn descendants(scope: AccountScope, service: web::Data<AccountsService>, req: HttpRequest) -> ApiResult {
+pub async fn descendants(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    req: HttpRequest,
+) -> ApiResult {
     let account = load(&service, scope.account_id()).await?;
     let mut query = ListQuery::from_query(req.query_string())?;
     if !req.query_string().contains("ascending") && !req.query_string().contains("descending") {
@@ -70,7 +82,11 @@ pub async fn descendants(scope: AccountScope, service: web::Data<AccountsService
     Ok(paged(out, page))
 }
 
-pub async fn siblings(scope: AccountScope, service: web::Data<AccountsService>, req: HttpRequest) -> ApiResult {
+pub async fn siblings(
+    scope: AccountScope,
+    service: web::Data<AccountsService>,
+    req: HttpRequest,
+) -> ApiResult {
     if scope.is_own_account() && !scope.caller.is_superduper() {
         return Err(ApiError::Forbidden(None));
     }
@@ -83,17 +99,25 @@ pub async fn siblings(scope: AccountScope, service: web::Data<AccountsService>, 
 }
 
 /// A's ancestors the caller may see (from the caller's account down to A's parent).
-async fn visible_ancestors(scope: &AccountScope, service: &AccountsService) -> Result<Vec<Value>, ApiError> {
+async fn visible_ancestors(
+    scope: &AccountScope,
+    service: &AccountsService,
+) -> Result<Vec<Value>, ApiError> {
     let account = load(service, scope.account_id()).await?;
     let tree = account.tree();
     let start = if scope.caller.is_superduper() {
         0
     } else {
-        tree.iter().position(|id| *id == scope.caller.account.id).unwrap_or(tree.len())
+        tree.iter()
+            .position(|id| *id == scope.caller.account.id)
+            .unwrap_or(tree.len())
     };
     let visible = tree[start..].to_vec();
     let models = service.store.many(&visible).await?;
-    Ok(models.iter().map(|m| json!({"id": m.id, "name": m.name})).collect())
+    Ok(models
+        .iter()
+        .map(|m| json!({"id": m.id, "name": m.name}))
+        .collect())
 }
 
 pub async fn parents(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {

@@ -55,7 +55,10 @@ impl AccountStore {
     }
 
     pub async fn count(&self) -> Result<u64, ApiError> {
-        account::Entity::find().count(&self.db).await.map_err(db_error)
+        account::Entity::find()
+            .count(&self.db)
+            .await
+            .map_err(db_error)
     }
 
     pub async fn by_realm(&self, realm: &str) -> Result<Option<account::Model>, ApiError> {
@@ -97,7 +100,12 @@ impl AccountStore {
 
     /// Checks realm and name uniqueness (excluding `self_id`) for good errors; the
     /// unique indexes still decide under races.
-    pub async fn check_unique(&self, realm: &str, name: &str, self_id: Option<&str>) -> Result<(), ApiError> {
+    pub async fn check_unique(
+        &self,
+        realm: &str,
+        name: &str,
+        self_id: Option<&str>,
+    ) -> Result<(), ApiError> {
         let mut errors = ValidationErrors::new();
         if let Some(other) = self.by_realm(realm).await? {
             if Some(other.id.as_str()) != self_id {
@@ -143,7 +151,12 @@ impl AccountStore {
     }
 
     /// Writes a new version if nobody wrote since `expected_rev`.
-    pub async fn update(&self, model: account::Model, expected_rev: i64, event: &Event) -> Result<(), ApiError> {
+    pub async fn update(
+        &self,
+        model: account::Model,
+        expected_rev: i64,
+        event: &Event,
+    ) -> Result<(), ApiError> {
         let txn = self.db.begin().await.map_err(db_error)?;
         let result = account::Entity::update_many()
             .col_expr(account::Column::Name, model.name.clone().into())
@@ -182,7 +195,12 @@ impl AccountStore {
     }
 
     /// Moves a subtree under a new parent: every path under the old prefix is rewritten.
-    pub async fn move_subtree(&self, moved: &account::Model, new_parent: &account::Model, event: &Event) -> Result<(), ApiError> {
+    pub async fn move_subtree(
+        &self,
+        moved: &account::Model,
+        new_parent: &account::Model,
+        event: &Event,
+    ) -> Result<(), ApiError> {
         let backend = self.db.get_database_backend();
         let old_prefix = moved.path.clone();
         let new_prefix = format!("{}/{}", new_parent.path, moved.id);
@@ -191,7 +209,9 @@ impl AccountStore {
         let np = sql.bind(new_prefix);
         let len = sql.bind(old_prefix.len() as i64 + 1);
         let dd = sql.bind(i64::from(depth_delta));
-        sql.push(&format!("{np} || substr(path, {len}), depth = depth + {dd} WHERE "));
+        sql.push(&format!(
+            "{np} || substr(path, {len}), depth = depth + {dd} WHERE "
+        ));
         let exact = sql.bind(old_prefix.clone());
         let lo = sql.bind(format!("{old_prefix}/"));
         let hi = sql.bind(format!("{old_prefix}0"));
@@ -201,7 +221,10 @@ impl AccountStore {
             .await
             .map_err(db_error)?;
         account::Entity::update_many()
-            .col_expr(account::Column::ParentId, Some(new_parent.id.clone()).into())
+            .col_expr(
+                account::Column::ParentId,
+                Some(new_parent.id.clone()).into(),
+            )
             .filter(account::Column::Id.eq(moved.id.clone()))
             .exec(&txn)
             .await

@@ -220,7 +220,8 @@ impl SqlBuilder {
         self.values.push(value.into());
         match self.backend {
             DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_string(),
+            // Numbered, so one bound value can be used several times in the SQL.
+            _ => format!("?{}", self.values.len()),
         }
     }
 
@@ -414,6 +415,14 @@ mod tests {
                 id: None
             }
         );
+    }
+
+    #[test]
+    fn sqlite_placeholders_are_numbered_so_values_can_be_reused() {
+        let mut b = SqlBuilder::new(DbBackend::Sqlite, "");
+        let text = b.json_text("doc", &["owner_id".to_string()]);
+        assert_eq!(b.values.len(), 1);
+        assert_eq!(text.matches("?1").count(), 2, "{text}");
     }
 
     #[test]

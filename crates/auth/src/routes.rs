@@ -33,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .service(
+        web::resource("/v2/accounts/{account_id}/users/{user_id}/user_auth")
+            .route(web::put().to(user_auth::impersonate))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
         web::resource("/v2/auth/keys")
             .route(web::get().to(keys::show))
             .default_service(web::to(method_not_allowed)),

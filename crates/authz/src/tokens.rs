@@ -28,6 +28,11 @@ pub struct Claims {
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priv_level: Option<String>,
+    /// Set on impersonation tokens: who is really acting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_owner_id: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -120,9 +125,42 @@ impl TokenSigner {
             owner_id: owner_id.map(str::to_string),
             method: method.to_string(),
             priv_level: priv_level.map(str::to_string),
+            original_account_id: None,
+            original_owner_id: None,
             iat: now,
             exp: now + self.lifetime_secs,
         };
+        self.sign(claims)
+    }
+
+    /// Signs a token to act as `owner_id` of `account_id` on behalf of another user
+    /// (impersonation); the original identity travels in the claims.
+    pub fn issue_impersonation(
+        &self,
+        account_id: &str,
+        owner_id: &str,
+        method: &str,
+        priv_level: Option<&str>,
+        original_account_id: &str,
+        original_owner_id: &str,
+    ) -> Result<(String, Claims), ApiError> {
+        let now = crossbar_envelope::time::unix_now();
+        let claims = Claims {
+            iss: TOKEN_ISSUER.to_string(),
+            jti: crossbar_envelope::ids::new_id(),
+            account_id: account_id.to_string(),
+            owner_id: Some(owner_id.to_string()),
+            method: method.to_string(),
+            priv_level: priv_level.map(str::to_string),
+            original_account_id: Some(original_account_id.to_string()),
+            original_owner_id: Some(original_owner_id.to_string()),
+            iat: now,
+            exp: now + self.lifetime_secs,
+        };
+        self.sign(claims)
+    }
+
+    fn sign(&self, claims: Claims) -> Result<(String, Claims), ApiError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.key.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.encoding)

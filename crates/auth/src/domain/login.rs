@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crossbar_authz::{AccountRef, Caller, Claims, TokenSigner, UserDirectory, UserRef};
+use crossbar_authz::{
+    AccountRef, AccountScope, Caller, Claims, TokenSigner, UserDirectory, UserRef,
+};
 use crossbar_envelope::ApiError;
 use serde_json::Value;
 
@@ -144,6 +146,55 @@ impl Authenticator {
         let reseller_id = self.directory.reseller_id(&account.id).await?;
         let data = session::login_data(&account, None, reseller_id.as_deref());
         tracing::info!(account_id = %account.id, jti = %claims.jti, "api_auth: token issued");
+        Ok(Issued {
+            token,
+            claims,
+            data,
+        })
+    }
+
+    /// `PUT /v2/accounts/{A}/users/{U}/user_auth` with `action: impersonate_user`:
+    /// only an admin user of a superduper-admin account, acting on another account.
+    pub async fn impersonate(
+        &self,
+        scope: &AccountScope,
+        user_id: &str,
+    ) -> Result<Issued, ApiError> {
+        let caller = &scope.caller;
+        let caller_user = caller.claims.owner_id.as_deref();
+        let allowed = caller.is_superduper()
+            && caller.claims.priv_level.as_deref() == Some("admin")
+            && caller.claims.original_account_id.is_none()
+            && !scope.is_own_account();
+        let Some(caller_user) = caller_user.filter(|_| allowed) else {
+            return Err(ApiError::Forbidden(None));
+        };
+        let user = self
+            .directory
+            .user(scope.account_id(), user_id)
+            .await?
+            .ok_or_else(|| ApiError::BadIdentifier(user_id.to_string()))?;
+        let (token, claims) = self.signer.issue_impersonation(
+            scope.account_id(),
+            &user.id,
+            USER_AUTH_METHOD,
+            Some(&user.priv_level),
+            &caller.account.id,
+            caller_user,
+        )?;
+        let reseller_id = self.directory.reseller_id(scope.account_id()).await?;
+        let mut data = session::login_data(&scope.account, Some(&user), reseller_id.as_deref());
+        if let Value::Object(map) = &mut data {
+            map.insert(
+                "original_account_id".into(),
+                Value::String(caller.account.id.clone()),
+            );
+            map.insert(
+                "original_owner_id".into(),
+                Value::String(caller_user.to_string()),
+            );
+        }
+        tracing::info!(account_id = %scope.account_id(), owner_id = %user.id, original_account_id = %caller.account.id, jti = %claims.jti, "impersonation token issued");
         Ok(Issued {
             token,
             claims,

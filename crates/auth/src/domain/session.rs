@@ -122,6 +122,8 @@ mod tests {
             owner_id: Some("u".repeat(32)),
             method: "cb_user_auth".into(),
             priv_level: None,
+            original_account_id: None,
+            original_owner_id: None,
             iat: 0,
             exp: 1,
         };

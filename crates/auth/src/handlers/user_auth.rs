@@ -1,7 +1,7 @@
 //! `/v2/user_auth` and `/v2/user_auth/{token}`.
 
 use actix_web::{web, HttpRequest};
-use crossbar_authz::Caller;
+use crossbar_authz::{AccountScope, Caller};
 use crossbar_envelope::{time, ApiError, ApiResult, Reply, RequestEnvelope};
 
 use super::{client_address, issued_reply};
@@ -32,4 +32,30 @@ pub async fn show(
         return Err(ApiError::InvalidCredentials);
     }
     Ok(Reply::ok(state.auth.token_info(&caller).await?))
+}
+
+/// `PUT /v2/accounts/{A}/users/{U}/user_auth` `{"action": "impersonate_user"}`.
+pub async fn impersonate(
+    scope: AccountScope,
+    path: web::Path<(String, String)>,
+    state: web::Data<AuthState>,
+    body: RequestEnvelope,
+) -> ApiResult {
+    let action = body.value("action");
+    if action.as_ref().and_then(|a| a.as_str()) != Some("impersonate_user") {
+        let mut errors = crossbar_envelope::ValidationErrors::new();
+        match action {
+            None => errors.add("action", "required", "Field is required but missing"),
+            Some(value) => errors.add_with(
+                "action",
+                "enum",
+                "Value not found in enumerated list of values",
+                serde_json::json!({"target": ["impersonate_user"], "value": value}),
+            ),
+        }
+        return Err(ApiError::Validation(errors));
+    }
+    let (_, user_id) = path.into_inner();
+    let issued = state.auth.impersonate(&scope, &user_id).await?;
+    Ok(issued_reply(issued))
 }

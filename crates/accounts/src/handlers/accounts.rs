@@ -455,10 +455,17 @@ pub async fn post_move(
             "An account cannot move under itself or one of its descendants",
         )));
     }
-    let view = view_of(&service, &moved, &scope.caller.account.id, false).await?;
+    // The event describes the account where it lands (its new tree and reseller).
+    let landed = account::Model {
+        parent_id: Some(target.id.clone()),
+        path: format!("{}/{}", target.path, moved.id),
+        depth: target.depth + 1,
+        ..moved.clone()
+    };
+    let view = view_of(&service, &landed, &scope.caller.account.id, false).await?;
     service
         .store
-        .move_subtree(&moved, &target, &event("moved", &moved, view))
+        .move_subtree(&moved, &target, &event("moved", &landed, view))
         .await?;
     service.docs.flush().await;
     let model = load(&service, &moved.id).await?;

@@ -209,8 +209,10 @@ impl AccountStore {
         let np = sql.bind(new_prefix);
         let len = sql.bind(old_prefix.len() as i64 + 1);
         let dd = sql.bind(i64::from(depth_delta));
+        // Explicit casts: PostgreSQL has no substr(varchar, bigint), and the bound
+        // integers are 64-bit.
         sql.push(&format!(
-            "{np} || substr(path, {len}), depth = depth + {dd} WHERE "
+            "{np} || substr(path, CAST({len} AS INTEGER)), depth = depth + CAST({dd} AS INTEGER) WHERE "
         ));
         let exact = sql.bind(old_prefix.clone());
         let lo = sql.bind(format!("{old_prefix}/"));

@@ -172,7 +172,35 @@ impl ListQuery {
                 }
             }
         }
+        query.check_public_paths()?;
         Ok(query)
+    }
+
+    /// Refuses filters on private fields (`pvt_*`, `_*`): they would let a client
+    /// probe what the API never shows.
+    fn check_public_paths(&self) -> Result<(), ApiError> {
+        for filter in &self.filters {
+            let path = match filter {
+                Filter::Equals(p, _)
+                | Filter::NotEquals(p, _)
+                | Filter::HasKey(p)
+                | Filter::KeyMissing(p)
+                | Filter::HasValue(p)
+                | Filter::ValueMissing(p) => p,
+                _ => continue,
+            };
+            if path
+                .first()
+                .is_some_and(|key| crate::json::is_private_key(key))
+            {
+                return Err(ApiError::validation(
+                    &path.join("."),
+                    "forbidden",
+                    "Filtering on private fields is not allowed",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Renames filter paths (e.g. phone_numbers' `state` -> `pvt_state`).
@@ -381,6 +409,17 @@ mod tests {
         );
         assert_eq!(q.filters[3], Filter::ValueMissing(vec!["y".into()]));
         assert_eq!(q.filters[4], Filter::CreatedFrom(5));
+    }
+
+    #[test]
+    fn private_fields_cannot_be_filtered() {
+        let err = ListQuery::from_query("has_key=pvt_md5_auth_argon2").unwrap_err();
+        assert_eq!(
+            err.data()["pvt_md5_auth_argon2"]["forbidden"]["message"],
+            "Filtering on private fields is not allowed"
+        );
+        assert!(ListQuery::from_query("filter_pvt_type=user").is_err());
+        assert!(ListQuery::from_query("filter_name=x").is_ok());
     }
 
     #[test]

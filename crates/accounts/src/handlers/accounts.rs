@@ -124,17 +124,14 @@ pub async fn create_account(
     if service.store.get(&id).await?.is_some() {
         return Err(ApiError::Conflict);
     }
-    let (path, depth, tree) = match parent {
-        Some(p) => (format!("{}/{id}", p.path), p.depth + 1, {
-            let mut t = p.tree();
-            t.push(p.id.clone());
-            t
-        }),
-        None => (id.clone(), 0, Vec::new()),
+    let (path, depth) = match parent {
+        Some(p) => (format!("{}/{id}", p.path), p.depth + 1),
+        None => (id.clone(), 0),
     };
     let now = time::now_gregorian();
     data.insert("pvt_type".into(), json!("account"));
-    data.insert("pvt_tree".into(), json!(tree));
+    // The tree lives in the `path` column only (a move rewrites it there), never
+    // as a copy in the document that could go stale.
     data.insert("pvt_created".into(), json!(now));
     data.insert("pvt_modified".into(), json!(now));
     data.insert("pvt_vsn".into(), json!("1"));

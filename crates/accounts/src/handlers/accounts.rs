@@ -76,6 +76,35 @@ fn reply_for(model: &account::Model, view: Value) -> Reply {
     Reply::ok(view).with_revision(crossbar_envelope::ids::revision(model.rev))
 }
 
+/// Writes the next version of an account with its `updated` event; answers its view.
+async fn commit_update(
+    service: &AccountsService,
+    scope: &AccountScope,
+    existing: &account::Model,
+    model: account::Model,
+) -> ApiResult {
+    let view = view_of(service, &model, &scope.caller.account.id, false).await?;
+    service
+        .store
+        .update(
+            model.clone(),
+            existing.rev,
+            &event("updated", &model, view.clone()),
+        )
+        .await?;
+    service.docs.flush().await;
+    Ok(reply_for(&model, view))
+}
+
+/// 500 `account_has_descendants`, Kazoo's refusal for accounts with children.
+pub fn has_descendants() -> ApiError {
+    ApiError::system(
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "account_has_descendants",
+        "account has descendants",
+    )
+}
+
 /// Creates an account under `parent` from request `data`.
 pub async fn create_account(
     service: &AccountsService,
@@ -167,14 +196,6 @@ pub async fn create_account(
     Ok(model)
 }
 
-async fn load(service: &AccountsService, id: &str) -> Result<account::Model, ApiError> {
-    service
-        .store
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::BadIdentifier(id.to_string()))
-}
-
 /// `PUT /v2/accounts`: a new account under the token's account.
 pub async fn put_root(
     caller: Caller,
@@ -184,7 +205,7 @@ pub async fn put_root(
     if !(caller.is_admin() || caller.is_superduper()) {
         return Err(ApiError::Forbidden(None));
     }
-    let parent = load(&service, &caller.account.id).await?;
+    let parent = service.store.load(&caller.account.id).await?;
     let model = create_account(
         &service,
         Some(&parent),
@@ -205,7 +226,7 @@ pub async fn put_child(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
-    let parent = load(&service, scope.account_id()).await?;
+    let parent = service.store.load(scope.account_id()).await?;
     let model = create_account(
         &service,
         Some(&parent),
@@ -224,7 +245,7 @@ pub async fn get(
     service: web::Data<AccountsService>,
     req: HttpRequest,
 ) -> ApiResult {
-    let model = load(&service, scope.account_id()).await?;
+    let model = service.store.load(scope.account_id()).await?;
     let include_key = query_value(req.query_string(), "include_api_key")
         .is_some_and(|v| v == "true")
         && (scope.caller.is_admin() || scope.caller.is_superduper());
@@ -286,17 +307,7 @@ async fn save(
         modified: now,
         ..existing.clone()
     };
-    let view = view_of(service, &model, &scope.caller.account.id, false).await?;
-    service
-        .store
-        .update(
-            model.clone(),
-            existing.rev,
-            &event("updated", &model, view.clone()),
-        )
-        .await?;
-    service.docs.flush().await;
-    Ok(reply_for(&model, view))
+    commit_update(service, scope, &existing, model).await
 }
 
 pub async fn post(
@@ -305,7 +316,7 @@ pub async fn post(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
-    let existing = load(&service, scope.account_id()).await?;
+    let existing = service.store.load(scope.account_id()).await?;
     save(&service, &scope, existing, body.data).await
 }
 
@@ -315,7 +326,7 @@ pub async fn patch(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
-    let existing = load(&service, scope.account_id()).await?;
+    let existing = service.store.load(scope.account_id()).await?;
     let mut merged = public_fields(&parse_doc(&existing)?);
     merged.insert("enabled".into(), Value::Bool(existing.enabled));
     let mut patch = body.data;
@@ -325,7 +336,7 @@ pub async fn patch(
 }
 
 pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
-    let existing = load(&service, scope.account_id()).await?;
+    let existing = service.store.load(scope.account_id()).await?;
     if existing.parent_id.is_none() {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -336,11 +347,7 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
     }
     scope.require_admin()?;
     if service.store.has_children(&existing.id).await? {
-        return Err(ApiError::system(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "account_has_descendants",
-            "account has descendants",
-        ));
+        return Err(has_descendants());
     }
     let view = view_of(&service, &existing, &scope.caller.account.id, false).await?;
     service
@@ -356,13 +363,13 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
 
 pub async fn get_api_key(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
     scope.require_admin()?;
-    let model = load(&service, scope.account_id()).await?;
+    let model = service.store.load(scope.account_id()).await?;
     Ok(Reply::ok(json!({ "api_key": model.api_key })))
 }
 
 pub async fn put_api_key(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
     scope.require_admin()?;
-    let existing = load(&service, scope.account_id()).await?;
+    let existing = service.store.load(scope.account_id()).await?;
     let model = account::Model {
         api_key: new_api_key(),
         rev: existing.rev + 1,
@@ -384,16 +391,12 @@ async fn set_reseller(
     is_reseller: bool,
 ) -> ApiResult {
     scope.require_superduper()?;
-    let existing = load(service, scope.account_id()).await?;
+    let existing = service.store.load(scope.account_id()).await?;
     if existing.parent_id.is_none() {
         return Err(ApiError::Forbidden(None));
     }
     if service.store.has_children(&existing.id).await? {
-        return Err(ApiError::system(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "account_has_descendants",
-            "account has descendants",
-        ));
+        return Err(has_descendants());
     }
     let model = account::Model {
         is_reseller,
@@ -401,17 +404,7 @@ async fn set_reseller(
         modified: time::now_gregorian(),
         ..existing.clone()
     };
-    let view = view_of(service, &model, &scope.caller.account.id, false).await?;
-    service
-        .store
-        .update(
-            model.clone(),
-            existing.rev,
-            &event("updated", &model, view.clone()),
-        )
-        .await?;
-    service.docs.flush().await;
-    Ok(reply_for(&model, view))
+    commit_update(service, &scope, &existing, model).await
 }
 
 pub async fn put_reseller(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {
@@ -432,7 +425,7 @@ pub async fn post_move(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_superduper()?;
-    let moved = load(&service, scope.account_id()).await?;
+    let moved = service.store.load(scope.account_id()).await?;
     let Some(to) = body
         .value("to")
         .and_then(|v| v.as_str().map(str::to_string))
@@ -444,7 +437,7 @@ pub async fn post_move(
         )));
     };
     crossbar_envelope::check_account_id(&to)?;
-    let target = load(&service, &to).await?;
+    let target = service.store.load(&to).await?;
     if moved.parent_id.is_none() || target.id == moved.id || target.tree().contains(&moved.id) {
         return Err(ApiError::Validation(ValidationErrors::single(
             "to",
@@ -465,7 +458,7 @@ pub async fn post_move(
         .move_subtree(&moved, &target, &event("moved", &landed, view))
         .await?;
     service.docs.flush().await;
-    let model = load(&service, &moved.id).await?;
+    let model = service.store.load(&moved.id).await?;
     let view = view_of(&service, &model, &scope.caller.account.id, false).await?;
     Ok(reply_for(&model, view))
 }

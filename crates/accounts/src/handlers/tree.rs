@@ -16,12 +16,14 @@ fn flags(model: &account::Model) -> Value {
         .unwrap_or_else(|| json!([]))
 }
 
-async fn load(service: &AccountsService, id: &str) -> Result<account::Model, ApiError> {
-    service
-        .store
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::BadIdentifier(id.to_string()))
+/// Tree listings are sorted by name, ascending unless the client says otherwise.
+fn by_name(req: &HttpRequest) -> Result<ListQuery, ApiError> {
+    let mut query = ListQuery::from_query(req.query_string())?;
+    let q = req.query_string();
+    if !q.contains("ascending") && !q.contains("descending") {
+        query.descending = false;
+    }
+    Ok(query)
 }
 
 fn paged(rows: Vec<Value>, page: Option<PageInfo>) -> Reply {
@@ -37,10 +39,7 @@ async fn children_of(
     parent: &account::Model,
     req: &HttpRequest,
 ) -> ApiResult {
-    let mut query = ListQuery::from_query(req.query_string())?;
-    if !req.query_string().contains("ascending") && !req.query_string().contains("descending") {
-        query.descending = false; // sorted by name
-    }
+    let query = by_name(req)?;
     let (rows, page) = service.store.subtree_page(parent, true, &query).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -60,7 +59,7 @@ pub async fn children(
     service: web::Data<AccountsService>,
     req: HttpRequest,
 ) -> ApiResult {
-    let account = load(&service, scope.account_id()).await?;
+    let account = service.store.load(scope.account_id()).await?;
     children_of(&service, &account, &req).await
 }
 
@@ -69,11 +68,8 @@ pub async fn descendants(
     service: web::Data<AccountsService>,
     req: HttpRequest,
 ) -> ApiResult {
-    let account = load(&service, scope.account_id()).await?;
-    let mut query = ListQuery::from_query(req.query_string())?;
-    if !req.query_string().contains("ascending") && !req.query_string().contains("descending") {
-        query.descending = false;
-    }
+    let account = service.store.load(scope.account_id()).await?;
+    let query = by_name(&req)?;
     let (rows, page) = service.store.subtree_page(&account, false, &query).await?;
     let out = rows
         .iter()
@@ -90,11 +86,11 @@ pub async fn siblings(
     if scope.is_own_account() && !scope.caller.is_superduper() {
         return Err(ApiError::Forbidden(None));
     }
-    let account = load(&service, scope.account_id()).await?;
+    let account = service.store.load(scope.account_id()).await?;
     let Some(parent_id) = account.parent_id.clone() else {
         return Ok(Reply::ok(json!([])));
     };
-    let parent = load(&service, &parent_id).await?;
+    let parent = service.store.load(&parent_id).await?;
     children_of(&service, &parent, &req).await
 }
 
@@ -103,7 +99,7 @@ async fn visible_ancestors(
     scope: &AccountScope,
     service: &AccountsService,
 ) -> Result<Vec<Value>, ApiError> {
-    let account = load(service, scope.account_id()).await?;
+    let account = service.store.load(scope.account_id()).await?;
     let tree = account.tree();
     let start = if scope.caller.is_superduper() {
         0

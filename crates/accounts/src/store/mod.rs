@@ -54,6 +54,13 @@ impl AccountStore {
             .map_err(db_error)
     }
 
+    /// The account, or 404 `bad_identifier`.
+    pub async fn load(&self, id: &str) -> Result<account::Model, ApiError> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| ApiError::BadIdentifier(id.to_string()))
+    }
+
     pub async fn count(&self) -> Result<u64, ApiError> {
         account::Entity::find()
             .count(&self.db)

@@ -21,8 +21,10 @@ fn bench(c: &mut Criterion) {
     let url = format!("sqlite://{}/accounts.sqlite?mode=rwc", dir.path().display());
     let store = rt.block_on(async {
         let db = crossbar_crud::db::connect(&url, "accounts").await.unwrap();
-        crossbar_accounts::AccountsService::migrate(&db).await.unwrap();
+        crossbar_accounts::AccountsService::migrate(&db.write).await.unwrap();
         // A tree 100 wide at the top, each of those with 999 descendants in chains of ~10.
+        let handle = db.clone();
+        let db = db.write;
         db.execute_unprepared("BEGIN").await.unwrap();
         let mut paths: Vec<String> = Vec::with_capacity(ACCOUNTS);
         for n in 0..ACCOUNTS {
@@ -55,7 +57,7 @@ fn bench(c: &mut Criterion) {
             paths.push(path);
         }
         db.execute_unprepared("COMMIT").await.unwrap();
-        AccountStore::new(db)
+        AccountStore::new(&handle)
     });
     let directory_ref =
         |m: &crossbar_accounts::store::account::Model| crossbar_accounts::directory::account_ref(m);

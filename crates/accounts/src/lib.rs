@@ -62,18 +62,18 @@ impl AccountsService {
 
     /// Migrates, wires the store and starts the outbox relay.
     pub async fn start(
-        db: DatabaseConnection,
+        db: crossbar_crud::db::Db,
         bus: Arc<dyn Bus>,
         schemas: Arc<SchemaRegistry>,
         config: AccountsConfig,
     ) -> Result<Self, String> {
-        Self::migrate(&db)
+        Self::migrate(&db.write)
             .await
             .map_err(|e| format!("accounts migrations: {e}"))?;
-        let outbox = Outbox::new(db.clone(), bus);
+        let outbox = Outbox::new(db.write.clone(), bus);
         outbox.spawn_relay(Duration::from_secs(1));
-        let docs = Documents::new(db.clone(), outbox, schemas, "accounts");
-        let store = AccountStore::new(db);
+        let docs = Documents::new(&db, outbox, schemas, "accounts");
+        let store = AccountStore::new(&db);
         Ok(Self {
             directory: Directory {
                 accounts: store.clone(),

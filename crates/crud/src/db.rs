@@ -8,17 +8,50 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
 };
 
-/// Connects one service to its database. SQLite: a single connection (writes in
-/// SQLite are serial anyway, and one connection avoids lock-upgrade failures), WAL.
-/// PostgreSQL: a pool whose connections use the service's own schema.
-pub async fn connect(url: &str, schema: &str) -> Result<DatabaseConnection, DbErr> {
+/// A service's database: where it writes, and where it reads outside transactions.
+/// On PostgreSQL both are the same pool. On SQLite writes go through one connection
+/// (SQLite serialises writers anyway, and one writer avoids lock-upgrade failures)
+/// while reads use a pool of read-only connections (WAL lets them run beside the writer).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub write: DatabaseConnection,
+    pub read: DatabaseConnection,
+}
+
+/// Read-only SQLite connections per service.
+const SQLITE_READERS: u32 = 4;
+
+/// Connects one service to its database (see [`Db`]).
+pub async fn connect(url: &str, schema: &str) -> Result<Db, DbErr> {
+    let write = connect_one(url, schema, false).await?;
+    let read = if url.starts_with("sqlite:") {
+        // Opened after the writer, so the file and its WAL index exist.
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let query: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+            .chain(std::iter::once("mode=ro"))
+            .collect();
+        connect_one(&format!("{base}?{}", query.join("&")), schema, true).await?
+    } else {
+        write.clone()
+    };
+    Ok(Db { write, read })
+}
+
+async fn connect_one(
+    url: &str,
+    schema: &str,
+    read_only: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        options.max_connections(1).min_connections(1);
+        let connections = if read_only { SQLITE_READERS } else { 1 };
+        options.max_connections(connections).min_connections(1);
     } else {
         options
             .max_connections(16)

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
-use crate::db::db_error;
+use crate::db::{db_error, Db};
 use crate::json::{deep_merge, private_fields, public_fields, strip_request_fields};
 use crate::listing::{Cursor, ListQuery, SqlBuilder};
 use crate::store::{document, unique_key};
@@ -185,6 +185,7 @@ pub trait ResourceRules: Send + Sync {
 #[derive(Clone)]
 pub struct Documents {
     db: DatabaseConnection,
+    read: DatabaseConnection,
     outbox: Outbox,
     schemas: Arc<SchemaRegistry>,
     service: &'static str,
@@ -192,13 +193,14 @@ pub struct Documents {
 
 impl Documents {
     pub fn new(
-        db: DatabaseConnection,
+        db: &Db,
         outbox: Outbox,
         schemas: Arc<SchemaRegistry>,
         service: &'static str,
     ) -> Self {
         Self {
-            db,
+            db: db.write.clone(),
+            read: db.read.clone(),
             outbox,
             schemas,
             service,
@@ -247,7 +249,7 @@ impl Documents {
         id: &str,
     ) -> Result<Option<StoredDoc>, ApiError> {
         let model = document::Entity::find_by_id(id.to_string())
-            .one(&self.db)
+            .one(&self.read)
             .await
             .map_err(db_error)?;
         match model {
@@ -517,7 +519,7 @@ impl Documents {
             claim.to_string(),
             value.to_string(),
         ))
-        .one(&self.db)
+        .one(&self.read)
         .await
         .map_err(db_error)?;
         Ok(row.map(|r| r.doc_id))
@@ -571,7 +573,7 @@ impl Documents {
         sql.page(query, "sort_key", "id");
         let models = document::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(backend, sql.sql, sql.values))
-            .all(&self.db)
+            .all(&self.read)
             .await
             .map_err(db_error)?;
         let mut docs = models

@@ -11,7 +11,6 @@ use crossbar_authz::{AuthContext, TokenVerifier};
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
 use crossbar_schema::SchemaRegistry;
-use sea_orm::DatabaseConnection;
 
 pub use config::Config;
 pub use crossbar_envelope::envelope_middleware;
@@ -23,7 +22,7 @@ pub struct Node {
     pub auth: AuthService,
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
-    databases: Vec<(&'static str, DatabaseConnection)>,
+    databases: Vec<(&'static str, crossbar_crud::db::Db)>,
 }
 
 impl Node {
@@ -55,7 +54,7 @@ impl Node {
         let directory = accounts.directory();
         let verifier = Arc::new(TokenVerifier::new());
         let auth = AuthService::start(
-            auth_db.clone(),
+            auth_db.write.clone(),
             bus.clone(),
             directory.clone(),
             verifier.clone(),
@@ -86,13 +85,13 @@ impl Node {
             crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
                 .await
                 .map_err(|e| e.to_string())?;
-        AccountsService::migrate(&accounts_db)
+        AccountsService::migrate(&accounts_db.write)
             .await
             .map_err(|e| e.to_string())?;
         let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
             .await
             .map_err(|e| e.to_string())?;
-        AuthService::migrate(&auth_db)
+        AuthService::migrate(&auth_db.write)
             .await
             .map_err(|e| e.to_string())
     }
@@ -111,7 +110,11 @@ impl Node {
     pub async fn ready(&self) -> Vec<(&'static str, Result<(), String>)> {
         let mut out = Vec::new();
         for (name, db) in &self.databases {
-            out.push((*name, db.ping().await.map_err(|e| e.to_string())));
+            let result = match db.write.ping().await {
+                Ok(()) => db.read.ping().await,
+                Err(e) => Err(e),
+            };
+            out.push((*name, result.map_err(|e| e.to_string())));
         }
         out
     }

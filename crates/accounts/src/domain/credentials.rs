@@ -2,7 +2,10 @@
 //! Argon2id hash of those values, salted per account so a login can find its user
 //! by an index lookup instead of trying every user's hash.
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use crossbar_envelope::ApiError;
 use md5::{Digest, Md5};
 use sha1::Sha1;
 
@@ -32,32 +35,106 @@ pub fn new_salt() -> String {
     hex::encode(salt)
 }
 
-/// Argon2id (19 MiB, t=2, p=1) of a credential string, hex. CPU-heavy: call it
-/// from a blocking task.
-pub fn hash_credentials(credentials: &str, salt_hex: &str) -> Result<String, String> {
-    let params = Params::new(19 * 1024, 2, 1, Some(32)).map_err(|e| e.to_string())?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+/// Argon2 cost: 19 MiB, two passes, one lane (OWASP's Argon2id baseline).
+const MEMORY_KIB: u32 = 19 * 1024;
+const PASSES: u32 = 2;
+
+fn argon() -> Result<Argon2<'static>, String> {
+    let params = Params::new(MEMORY_KIB, PASSES, 1, Some(32)).map_err(|e| e.to_string())?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_with(
+    argon: &Argon2<'_>,
+    memory: &mut [Block],
+    credentials: &str,
+    salt_hex: &str,
+) -> Result<String, String> {
     let salt = hex::decode(salt_hex).map_err(|e| e.to_string())?;
     let mut out = [0u8; 32];
     argon
-        .hash_password_into(
+        .hash_password_into_with_memory(
             credentials.trim().to_lowercase().as_bytes(),
             &salt,
             &mut out,
+            memory,
         )
         .map_err(|e| e.to_string())?;
     Ok(hex::encode(out))
 }
 
-/// [`hash_credentials`] on the blocking pool.
+/// Argon2id of a credential string, hex. CPU-heavy; servers use
+/// [`hash_credentials_async`].
+pub fn hash_credentials(credentials: &str, salt_hex: &str) -> Result<String, String> {
+    let mut memory = vec![Block::default(); MEMORY_KIB as usize];
+    hash_with(&argon()?, &mut memory, credentials, salt_hex)
+}
+
+struct HashJob {
+    credentials: String,
+    salt_hex: String,
+    reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+}
+
+/// A fixed pool of hashing threads (one per core), each reusing its 19 MiB of
+/// Argon2 memory: a burst of logins queues instead of spawning threads and
+/// allocating without bound, so CPU and memory stay flat under a login flood.
+fn hashing_pool() -> &'static Mutex<mpsc::Sender<HashJob>> {
+    static POOL: OnceLock<Mutex<mpsc::Sender<HashJob>>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<HashJob>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for index in 0..threads {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || {
+                    let mut memory = vec![Block::default(); MEMORY_KIB as usize];
+                    let argon = argon();
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        let result = match &argon {
+                            Ok(argon) => {
+                                hash_with(argon, &mut memory, &job.credentials, &job.salt_hex)
+                            }
+                            Err(e) => Err(e.clone()),
+                        };
+                        // The requester may have gone away; nothing to do then.
+                        let _ = job.reply.send(result);
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start an Argon2 thread");
+            }
+        }
+        Mutex::new(sender)
+    })
+}
+
+/// [`hash_credentials`] on the hashing pool.
 pub async fn hash_credentials_async(
     credentials: String,
     salt_hex: String,
-) -> Result<String, crossbar_envelope::ApiError> {
-    tokio::task::spawn_blocking(move || hash_credentials(&credentials, &salt_hex))
+) -> Result<String, ApiError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    hashing_pool()
+        .lock()
+        .map_err(|_| ApiError::internal("hashing pool poisoned"))?
+        .send(HashJob {
+            credentials,
+            salt_hex,
+            reply,
+        })
+        .map_err(|_| ApiError::internal("hashing pool stopped"))?;
+    answer
         .await
-        .map_err(crossbar_envelope::ApiError::internal)?
-        .map_err(crossbar_envelope::ApiError::internal)
+        .map_err(|_| ApiError::internal("hashing pool dropped a job"))?
+        .map_err(ApiError::internal)
 }
 
 #[cfg(test)]
@@ -72,6 +149,18 @@ mod tests {
             hex::encode(Md5::digest("admin:secret"))
         );
         assert_eq!(sha1_credentials("admin", "secret").len(), 40);
+    }
+
+    #[tokio::test]
+    async fn the_pool_hashes_like_the_direct_call() {
+        let salt = new_salt();
+        let direct = hash_credentials("abc", &salt).unwrap();
+        let jobs: Vec<_> = (0..6)
+            .map(|_| hash_credentials_async("abc".into(), salt.clone()))
+            .collect();
+        for job in jobs {
+            assert_eq!(job.await.unwrap(), direct);
+        }
     }
 
     #[test]

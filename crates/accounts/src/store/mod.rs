@@ -20,6 +20,8 @@ use sea_orm::{
 #[derive(Clone)]
 pub struct AccountStore {
     db: DatabaseConnection,
+    /// Reads outside transactions (a read-only pool on SQLite).
+    read: DatabaseConnection,
 }
 
 fn realm_taken() -> ApiError {
@@ -39,8 +41,11 @@ fn name_taken() -> ApiError {
 }
 
 impl AccountStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: &crossbar_crud::db::Db) -> Self {
+        Self {
+            db: db.write.clone(),
+            read: db.read.clone(),
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -49,7 +54,7 @@ impl AccountStore {
 
     pub async fn get(&self, id: &str) -> Result<Option<account::Model>, ApiError> {
         account::Entity::find_by_id(id.to_string())
-            .one(&self.db)
+            .one(&self.read)
             .await
             .map_err(db_error)
     }
@@ -63,7 +68,7 @@ impl AccountStore {
 
     pub async fn count(&self) -> Result<u64, ApiError> {
         account::Entity::find()
-            .count(&self.db)
+            .count(&self.read)
             .await
             .map_err(db_error)
     }
@@ -71,7 +76,7 @@ impl AccountStore {
     pub async fn by_realm(&self, realm: &str) -> Result<Option<account::Model>, ApiError> {
         account::Entity::find()
             .filter(account::Column::RealmKey.eq(realm.to_lowercase()))
-            .one(&self.db)
+            .one(&self.read)
             .await
             .map_err(db_error)
     }
@@ -79,7 +84,7 @@ impl AccountStore {
     pub async fn by_name_key(&self, key: &str) -> Result<Vec<account::Model>, ApiError> {
         account::Entity::find()
             .filter(account::Column::NameKey.eq(key.to_string()))
-            .all(&self.db)
+            .all(&self.read)
             .await
             .map_err(db_error)
     }
@@ -87,7 +92,7 @@ impl AccountStore {
     pub async fn by_api_key(&self, api_key: &str) -> Result<Option<account::Model>, ApiError> {
         account::Entity::find()
             .filter(account::Column::ApiKey.eq(api_key.to_string()))
-            .one(&self.db)
+            .one(&self.read)
             .await
             .map_err(db_error)
     }
@@ -100,7 +105,7 @@ impl AccountStore {
         account::Entity::find()
             .filter(account::Column::Id.is_in(ids.iter().cloned()))
             .order_by_asc(account::Column::Depth)
-            .all(&self.db)
+            .all(&self.read)
             .await
             .map_err(db_error)
     }
@@ -263,7 +268,7 @@ impl AccountStore {
         sql.page(query, "name_key", "id");
         let mut rows = account::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(backend, sql.sql, sql.values))
-            .all(&self.db)
+            .all(&self.read)
             .await
             .map_err(db_error)?;
         let next = if query.paginate && rows.len() as u64 > query.page_size {
@@ -283,7 +288,7 @@ impl AccountStore {
         account::Entity::find()
             .filter(account::Column::Path.gte(format!("{}/", account.path)))
             .filter(account::Column::Path.lt(format!("{}0", account.path)))
-            .count(&self.db)
+            .count(&self.read)
             .await
             .map_err(db_error)
     }
@@ -291,7 +296,7 @@ impl AccountStore {
     pub async fn has_children(&self, id: &str) -> Result<bool, ApiError> {
         Ok(account::Entity::find()
             .filter(account::Column::ParentId.eq(id.to_string()))
-            .count(&self.db)
+            .count(&self.read)
             .await
             .map_err(db_error)?
             > 0)

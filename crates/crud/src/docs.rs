@@ -159,6 +159,18 @@ pub trait ResourceRules: Send + Sync {
         Ok(())
     }
 
+    /// Derives stored fields from a valid document (runs after validation and
+    /// `check`, so expensive work such as password hashing is never spent on a
+    /// request that is refused anyway).
+    async fn finalize(
+        &self,
+        _ctx: &WriteContext,
+        _doc: &mut Map<String, Value>,
+        _existing: Option<&StoredDoc>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Values that must be unique in the account.
     fn unique_claims(&self, _doc: &Map<String, Value>) -> Vec<UniqueClaim> {
         Vec::new()
@@ -283,6 +295,7 @@ impl Documents {
         rules.prepare(ctx, &mut data, None).await?;
         self.validate(rules.schema(), &mut data)?;
         rules.check(ctx, &data, None).await?;
+        rules.finalize(ctx, &mut data, None).await?;
 
         let now = time::now_gregorian();
         data.insert("pvt_type".into(), Value::String(rules.kind().into()));
@@ -376,6 +389,7 @@ impl Documents {
         rules.prepare(ctx, &mut data, Some(&existing)).await?;
         self.validate(rules.schema(), &mut data)?;
         rules.check(ctx, &data, Some(&existing)).await?;
+        rules.finalize(ctx, &mut data, Some(&existing)).await?;
         // Private fields: stored ones, then whatever `prepare` derived (it wins).
         let mut doc = private_fields(&existing.doc);
         for (key, value) in data {

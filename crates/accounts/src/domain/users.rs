@@ -77,58 +77,55 @@ impl ResourceRules for UsersRules {
                 None => data.remove("priv_level"),
             };
         }
-        let new_username = data
-            .get("username")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let old_username = existing
-            .and_then(|d| d.str_field("username"))
-            .map(str::to_string);
-        let password = match data.remove("password") {
-            Some(Value::String(p)) if !p.is_empty() => Some(p),
-            Some(Value::String(_)) | None | Some(Value::Null) => None,
-            Some(_) => {
-                return Err(ApiError::validation(
-                    "password",
-                    "type",
-                    "Value did not match type(s): string",
-                ))
-            }
-        };
-        let raw_credentials = data
-            .remove("credentials")
-            .and_then(|v| v.as_str().map(str::to_lowercase));
-
+        if matches!(data.get("password"), Some(Value::String(p)) if p.is_empty()) {
+            data.remove("password");
+        }
+        let new_username = data.get("username").and_then(Value::as_str);
+        let old_username = existing.and_then(|d| d.str_field("username"));
+        let has_password = data.contains_key("password");
+        let has_credentials = data.contains_key("credentials");
         let username_changed = new_username.is_some() && new_username != old_username;
         let mut errors = ValidationErrors::new();
-        if username_changed && password.is_none() && raw_credentials.is_none() && existing.is_some()
-        {
+        if username_changed && !has_password && !has_credentials && existing.is_some() {
             errors.add(
                 "password",
                 "required",
                 "The password must be provided when updating the user name",
             );
         }
-        if password.is_some() && new_username.is_none() {
+        if has_password && new_username.is_none() {
             errors.add(
                 "username",
                 "required",
                 "The username must be provided when updating the password",
             );
         }
-        errors.into_result()?;
+        errors.into_result()
+    }
 
-        let (md5, sha1) = match (&password, &new_username, raw_credentials) {
+    /// Turns a (validated) password or raw md5 `credentials` into the stored
+    /// Argon2id hashes; neither is ever stored.
+    async fn finalize(
+        &self,
+        ctx: &WriteContext,
+        data: &mut Map<String, Value>,
+        _existing: Option<&StoredDoc>,
+    ) -> Result<(), ApiError> {
+        let password = data
+            .remove("password")
+            .and_then(|v| v.as_str().map(str::to_string));
+        let raw_credentials = data
+            .remove("credentials")
+            .and_then(|v| v.as_str().map(|c| c.trim().to_lowercase()));
+        let username = data.get("username").and_then(Value::as_str);
+        let (md5, sha1) = match (&password, username, raw_credentials) {
             (Some(password), Some(username), _) => (
                 Some(md5_credentials(username, password)),
                 Some(sha1_credentials(username, password)),
             ),
             (None, _, Some(credentials)) => (Some(credentials), None),
-            _ => (None, None),
+            _ => return Ok(()),
         };
-        if md5.is_none() && sha1.is_none() {
-            return Ok(());
-        }
         let salt = self
             .accounts
             .get(&ctx.account_id)

@@ -204,3 +204,17 @@ fn api_key_login() {
     );
     assert_eq!(answer.status, 200);
 }
+
+#[test]
+fn trailing_slashes_reach_the_same_resource() {
+    let server = TestServer::start();
+    let token = server.admin_token();
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{}/", server.master_id),
+        Some(&token),
+        None,
+    );
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(answer.body["data"]["id"], server.master_id.as_str());
+}

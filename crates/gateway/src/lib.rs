@@ -164,6 +164,8 @@ macro_rules! crossbar_app {
         let node = $node.clone();
         actix_web::App::new()
             .wrap(actix_web::middleware::from_fn($crate::envelope_middleware))
+            // `/v2/accounts/{A}/` and `//` reach the same resource as the clean path.
+            .wrap(actix_web::middleware::NormalizePath::trim())
             .configure(move |cfg| node.configure(cfg))
             .default_service(actix_web::web::to($crate::not_found))
     }};

@@ -177,6 +177,7 @@ pub async fn create_account(
         parent_id: parent.map(|p| p.id.clone()),
         path,
         depth,
+        descendants: 0,
         enabled,
         superduper_admin: superduper,
         is_reseller: superduper,
@@ -352,7 +353,7 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
     let view = view_of(&service, &existing, &scope.caller.account.id, false).await?;
     service
         .store
-        .delete(&existing.id, &event("deleted", &existing, view.clone()))
+        .delete(&existing, &event("deleted", &existing, view.clone()))
         .await?;
     service.docs.flush().await;
     Ok(crossbar_crud::handlers::deleted_reply(

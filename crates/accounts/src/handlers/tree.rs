@@ -47,7 +47,7 @@ async fn children_of(
             "id": row.id,
             "name": row.name,
             "realm": row.realm,
-            "descendants_count": service.store.descendants_count(row).await?,
+            "descendants_count": row.descendants,
             "flags": flags(row),
         }));
     }

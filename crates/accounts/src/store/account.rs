@@ -19,6 +19,9 @@ pub struct Model {
     pub parent_id: Option<String>,
     pub path: String,
     pub depth: i32,
+    /// Number of accounts below this one, kept by every create, delete and move, so
+    /// listings show it without counting a subtree.
+    pub descendants: i64,
     pub enabled: bool,
     pub superduper_admin: bool,
     pub is_reseller: bool,

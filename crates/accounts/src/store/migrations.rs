@@ -43,6 +43,12 @@ impl MigrationTrait for CreateAccounts {
                     .col(ColumnDef::new(C::ParentId).string().null())
                     .col(ColumnDef::new(C::Path).string().not_null())
                     .col(ColumnDef::new(C::Depth).integer().not_null())
+                    .col(
+                        ColumnDef::new(C::Descendants)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .col(ColumnDef::new(C::Enabled).boolean().not_null())
                     .col(ColumnDef::new(C::SuperduperAdmin).boolean().not_null())
                     .col(ColumnDef::new(C::IsReseller).boolean().not_null())
@@ -55,17 +61,18 @@ impl MigrationTrait for CreateAccounts {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in [("accounts_path", C::Path), ("accounts_parent", C::ParentId)] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(account::Entity)
-                        .col(col)
-                        .if_not_exists()
-                        .to_owned(),
-                )
-                .await?;
+        // Subtrees are ranges of `path`; children pages walk (parent_id, name_key, id).
+        let indexes = [
+            ("accounts_path", vec![C::Path]),
+            ("accounts_children", vec![C::ParentId, C::NameKey, C::Id]),
+        ];
+        for (name, cols) in indexes {
+            let mut index = Index::create();
+            index.name(name).table(account::Entity).if_not_exists();
+            for col in cols {
+                index.col(col);
+            }
+            manager.create_index(index.to_owned()).await?;
         }
         Ok(())
     }

@@ -158,6 +158,7 @@ impl AccountStore {
         if let Err(error) = model.clone().into_active_model().insert(&txn).await {
             return Err(self.map_write_error(error, &model).await);
         }
+        adjust_descendants(&txn, &model.tree(), 1).await?;
         outbox::append(&txn, event).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)
     }
@@ -195,13 +196,14 @@ impl AccountStore {
     }
 
     /// Hard-deletes an account with its directory documents, and records the event.
-    pub async fn delete(&self, id: &str, event: &Event) -> Result<(), ApiError> {
+    pub async fn delete(&self, model: &account::Model, event: &Event) -> Result<(), ApiError> {
         let txn = self.db.begin().await.map_err(db_error)?;
-        Documents::purge_account(&txn, id).await?;
-        account::Entity::delete_by_id(id.to_string())
+        Documents::purge_account(&txn, &model.id).await?;
+        account::Entity::delete_by_id(model.id.clone())
             .exec(&txn)
             .await
             .map_err(db_error)?;
+        adjust_descendants(&txn, &model.tree(), -1).await?;
         outbox::append(&txn, event).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)
     }
@@ -243,6 +245,16 @@ impl AccountStore {
             .exec(&txn)
             .await
             .map_err(db_error)?;
+        // The subtree's size as the transaction sees it (not as it was read before).
+        let size = account::Entity::find_by_id(moved.id.clone())
+            .one(&txn)
+            .await
+            .map_err(db_error)?
+            .map_or(1, |m| m.descendants + 1);
+        adjust_descendants(&txn, &moved.tree(), -size).await?;
+        let mut new_ancestors = new_parent.tree();
+        new_ancestors.push(new_parent.id.clone());
+        adjust_descendants(&txn, &new_ancestors, size).await?;
         outbox::append(&txn, event).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)
     }
@@ -265,7 +277,10 @@ impl AccountStore {
             sql.push(&format!("path >= {lo} AND path < {hi}"));
         }
         sql.filters("doc", &query.filters, "created", "modified");
-        sql.page(query, "name_key", "id");
+        // Children in name order (index on parent_id, name_key, id); descendants in
+        // tree order, which the path index yields directly: both O(log n + page).
+        let sort_column = if direct { "name_key" } else { "path" };
+        sql.page(query, sort_column, "id");
         let mut rows = account::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(backend, sql.sql, sql.values))
             .all(&self.read)
@@ -273,7 +288,7 @@ impl AccountStore {
             .map_err(db_error)?;
         let next = if query.paginate && rows.len() as u64 > query.page_size {
             rows.pop().map(|extra| crossbar_crud::listing::Cursor {
-                sort_key: extra.name_key,
+                sort_key: if direct { extra.name_key } else { extra.path },
                 id: Some(extra.id),
             })
         } else {
@@ -283,8 +298,9 @@ impl AccountStore {
         Ok((rows, page))
     }
 
-    /// Number of accounts under `account` (all depths).
-    pub async fn descendants_count(&self, account: &account::Model) -> Result<u64, ApiError> {
+    /// Number of accounts under `account` (all depths), counted over its subtree
+    /// range; listings use the maintained `descendants` column instead.
+    pub async fn count_subtree(&self, account: &account::Model) -> Result<u64, ApiError> {
         account::Entity::find()
             .filter(account::Column::Path.gte(format!("{}/", account.path)))
             .filter(account::Column::Path.lt(format!("{}0", account.path)))
@@ -305,4 +321,25 @@ impl AccountStore {
 
 fn domain_name_key(name: &str) -> String {
     crate::domain::accounts::name_key(name)
+}
+
+/// Adds `delta` to the descendant counter of each of `ancestors`.
+async fn adjust_descendants<C: ConnectionTrait>(
+    conn: &C,
+    ancestors: &[String],
+    delta: i64,
+) -> Result<(), ApiError> {
+    if ancestors.is_empty() || delta == 0 {
+        return Ok(());
+    }
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::Descendants,
+            sea_orm::sea_query::Expr::col(account::Column::Descendants).add(delta),
+        )
+        .filter(account::Column::Id.is_in(ancestors.iter().cloned()))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }

@@ -171,6 +171,11 @@ pub trait ResourceRules: Send + Sync {
         Ok(())
     }
 
+    /// `pvt_vsn` given to new documents (Kazoo sets "2" on menus, "1" elsewhere).
+    fn version(&self) -> &'static str {
+        "1"
+    }
+
     /// Values that must be unique in the account.
     fn unique_claims(&self, _doc: &Map<String, Value>) -> Vec<UniqueClaim> {
         Vec::new()
@@ -305,7 +310,7 @@ impl Documents {
         );
         data.insert("pvt_created".into(), Value::from(now));
         data.insert("pvt_modified".into(), Value::from(now));
-        data.insert("pvt_vsn".into(), Value::String("1".into()));
+        data.insert("pvt_vsn".into(), Value::String(rules.version().into()));
         let stored = StoredDoc {
             id: id.clone(),
             kind: rules.kind().to_string(),

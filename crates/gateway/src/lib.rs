@@ -5,11 +5,13 @@ pub mod config;
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
-use crossbar_accounts::{AccountsConfig, AccountsService};
+use async_trait::async_trait;
+use crossbar_accounts::{AccountsConfig, AccountsService, Directory};
 use crossbar_auth::{AuthConfig, AuthService};
-use crossbar_authz::{AuthContext, TokenVerifier};
+use crossbar_authz::{AuthContext, TokenVerifier, UserDirectory};
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
+use crossbar_office_hours::{OfficeHoursService, UserLookup};
 use crossbar_schema::SchemaRegistry;
 
 pub use config::Config;
@@ -20,6 +22,7 @@ pub use crossbar_envelope::envelope_middleware;
 pub struct Node {
     pub accounts: AccountsService,
     pub auth: AuthService,
+    pub office_hours: OfficeHoursService,
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
     databases: Vec<(&'static str, crossbar_crud::db::Db)>,
@@ -41,10 +44,16 @@ impl Node {
         let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
             .await
             .map_err(|e| format!("auth database: {e}"))?;
+        let office_hours_db = crossbar_crud::db::connect(
+            &config.service_database_url("office_hours"),
+            "office_hours",
+        )
+        .await
+        .map_err(|e| format!("office_hours database: {e}"))?;
         let accounts = AccountsService::start(
             accounts_db.clone(),
             bus.clone(),
-            schemas,
+            schemas.clone(),
             AccountsConfig {
                 realm_suffix: config.realm_suffix.clone(),
                 default_timezone: config.default_timezone.clone(),
@@ -64,15 +73,27 @@ impl Node {
             },
         )
         .await?;
+        let office_hours = OfficeHoursService::start(
+            office_hours_db.clone(),
+            bus.clone(),
+            schemas,
+            Arc::new(DirectoryUsers(directory.clone())),
+        )
+        .await?;
         Ok(Self {
             accounts,
             auth,
+            office_hours,
             auth_context: AuthContext {
                 verifier,
                 directory,
             },
             bus,
-            databases: vec![("accounts", accounts_db), ("auth", auth_db)],
+            databases: vec![
+                ("accounts", accounts_db),
+                ("auth", auth_db),
+                ("office_hours", office_hours_db),
+            ],
         })
     }
 
@@ -93,6 +114,15 @@ impl Node {
             .map_err(|e| e.to_string())?;
         AuthService::migrate(&auth_db.write)
             .await
+            .map_err(|e| e.to_string())?;
+        let office_hours_db = crossbar_crud::db::connect(
+            &config.service_database_url("office_hours"),
+            "office_hours",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        OfficeHoursService::migrate(&office_hours_db.write)
+            .await
             .map_err(|e| e.to_string())
     }
 
@@ -104,6 +134,7 @@ impl Node {
             .route("/readyz", web::get().to(readyz));
         self.auth.configure(cfg);
         self.accounts.configure(cfg);
+        self.office_hours.configure(cfg);
     }
 
     /// Checks every database this process uses.
@@ -117,6 +148,16 @@ impl Node {
             out.push((*name, result.map_err(|e| e.to_string())));
         }
         out
+    }
+}
+
+/// The office-hours service's view of users: the accounts service's directory.
+struct DirectoryUsers(Arc<Directory>);
+
+#[async_trait]
+impl UserLookup for DirectoryUsers {
+    async fn user_exists(&self, account_id: &str, user_id: &str) -> Result<bool, ApiError> {
+        Ok(self.0.user(account_id, user_id).await?.is_some())
     }
 }
 

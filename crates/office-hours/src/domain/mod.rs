@@ -1,0 +1,4 @@
+//! Rules of office hours. No HTTP, no SQL.
+
+pub mod rules;
+pub mod temporal;

@@ -1,0 +1,75 @@
+//! The office-hours service: temporal rules, rule sets, menus, voicemail boxes, and
+//! the rules engine that says whether an office is open.
+//!
+//! The four resources are documents of the shared store (`crossbar-crud`) in the
+//! service's own database (`office_hours`); their rules (`pvt_type`, schema, listing
+//! rows, references, mailbox uniqueness) are in [`domain::rules`].
+
+pub mod domain;
+pub mod events;
+pub mod routes;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use async_trait::async_trait;
+use crossbar_crud::Documents;
+use crossbar_envelope::ApiError;
+use crossbar_events::{Bus, Outbox};
+use crossbar_schema::SchemaRegistry;
+use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// How often the background relay publishes events a request-path flush left behind.
+const RELAY_EVERY: Duration = Duration::from_secs(1);
+
+/// What this service asks the directory (the accounts service) about users.
+/// Embedded: implemented by the gateway on the accounts directory.
+#[async_trait]
+pub trait UserLookup: Send + Sync {
+    /// Whether `user_id` is a live (not deleted) user of `account_id`.
+    async fn user_exists(&self, account_id: &str, user_id: &str) -> Result<bool, ApiError>;
+}
+
+/// The office-hours service, ready to be mounted in an app (cheap to clone).
+#[derive(Clone)]
+pub struct OfficeHoursService {
+    pub docs: Documents,
+    pub users: Arc<dyn UserLookup>,
+}
+
+impl OfficeHoursService {
+    pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+        store::Migrator::up(db, None).await
+    }
+
+    /// Migrates its database, wires the document store, starts the outbox relay and
+    /// subscribes to account deletions (see [`events`]).
+    pub async fn start(
+        db: crossbar_crud::db::Db,
+        bus: Arc<dyn Bus>,
+        schemas: Arc<SchemaRegistry>,
+        users: Arc<dyn UserLookup>,
+    ) -> Result<Self, String> {
+        Self::migrate(&db.write)
+            .await
+            .map_err(|e| format!("office_hours migrations: {e}"))?;
+        let outbox = Outbox::new(db.write.clone(), bus.clone());
+        outbox.spawn_relay(RELAY_EVERY);
+        bus.subscribe(
+            events::ACCOUNT_DELETED_SUBJECT,
+            Arc::new(events::AccountPurger {
+                db: db.write.clone(),
+            }),
+        )
+        .await;
+        let docs = Documents::new(&db, outbox, schemas, "office_hours");
+        Ok(Self { docs, users })
+    }
+
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        routes::configure(self, cfg);
+    }
+}

@@ -1,0 +1,7 @@
+//! The office-hours service's database: its documents (temporal rules, rule sets,
+//! menus, voicemail boxes) live in the shared `documents` table of `crossbar-crud`,
+//! with `unique_keys` for mailbox numbers and `outbox` for its events.
+
+pub mod migrations;
+
+pub use migrations::Migrator;

@@ -11,7 +11,7 @@ use crossbar_auth::{AuthConfig, AuthService};
 use crossbar_authz::{AuthContext, TokenVerifier, UserDirectory};
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
-use crossbar_office_hours::{OfficeHoursService, UserLookup};
+use crossbar_office_hours::{AccountTimezones, OfficeHoursService, UserLookup};
 use crossbar_schema::SchemaRegistry;
 
 pub use config::Config;
@@ -79,7 +79,8 @@ impl Node {
             schemas,
             Arc::new(DirectoryUsers(directory.clone())),
         )
-        .await?;
+        .await?
+        .with_timezones(Arc::new(AccountsTimezones(accounts.store.clone())));
         Ok(Self {
             accounts,
             auth,
@@ -158,6 +159,25 @@ struct DirectoryUsers(Arc<Directory>);
 impl UserLookup for DirectoryUsers {
     async fn user_exists(&self, account_id: &str, user_id: &str) -> Result<bool, ApiError> {
         Ok(self.0.user(account_id, user_id).await?.is_some())
+    }
+}
+
+/// The office-hours service's view of account time zones: the account document's
+/// `timezone`, read from the accounts store (a direct lookup; no projection kept).
+struct AccountsTimezones(crossbar_accounts::store::AccountStore);
+
+#[async_trait]
+impl AccountTimezones for AccountsTimezones {
+    async fn timezone(&self, account_id: &str) -> Result<Option<String>, ApiError> {
+        let Some(account) = self.0.get(account_id).await? else {
+            return Ok(None);
+        };
+        let doc: serde_json::Value = serde_json::from_str(&account.doc)
+            .map_err(|e| ApiError::internal(format!("account {account_id} document: {e}")))?;
+        Ok(doc
+            .get("timezone")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string))
     }
 }
 

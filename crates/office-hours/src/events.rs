@@ -39,6 +39,9 @@ impl EventHandler for AccountPurger {
         Documents::purge_account(&self.db, account_id)
             .await
             .map_err(|e| format!("purging account {account_id}: {e}"))?;
+        crate::store::messages::MessageStore::purge_account(&self.db, account_id)
+            .await
+            .map_err(|e| format!("purging voicemail messages of {account_id}: {e}"))?;
         tracing::info!(
             account_id,
             "office-hours documents of a deleted account purged"

@@ -7,6 +7,7 @@
 
 pub mod domain;
 pub mod events;
+pub mod handlers;
 pub mod routes;
 pub mod store;
 
@@ -33,11 +34,34 @@ pub trait UserLookup: Send + Sync {
     async fn user_exists(&self, account_id: &str, user_id: &str) -> Result<bool, ApiError>;
 }
 
+/// Kazoo's default account time zone, used when an account has none or an unknown one.
+pub const DEFAULT_TIMEZONE: &str = "America/Los_Angeles";
+
+/// Where this service learns an account's IANA time zone (the account document's
+/// `timezone`). Embedded: implemented by the gateway on the accounts store (a direct
+/// lookup, the request-reply fallback of the design; no projection is kept yet).
+#[async_trait]
+pub trait AccountTimezones: Send + Sync {
+    /// The account's `timezone` as stored (`None`: account unknown or no zone set).
+    async fn timezone(&self, account_id: &str) -> Result<Option<String>, ApiError>;
+}
+
+/// A source that knows no zones: every account evaluates in [`DEFAULT_TIMEZONE`].
+pub struct DefaultTimezones;
+
+#[async_trait]
+impl AccountTimezones for DefaultTimezones {
+    async fn timezone(&self, _account_id: &str) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+}
+
 /// The office-hours service, ready to be mounted in an app (cheap to clone).
 #[derive(Clone)]
 pub struct OfficeHoursService {
     pub docs: Documents,
     pub users: Arc<dyn UserLookup>,
+    pub timezones: Arc<dyn AccountTimezones>,
 }
 
 impl OfficeHoursService {
@@ -66,7 +90,17 @@ impl OfficeHoursService {
         )
         .await;
         let docs = Documents::new(&db, outbox, schemas, "office_hours");
-        Ok(Self { docs, users })
+        Ok(Self {
+            docs,
+            users,
+            timezones: Arc::new(DefaultTimezones),
+        })
+    }
+
+    /// Uses `timezones` for accounts' time zones (default: [`DefaultTimezones`]).
+    pub fn with_timezones(mut self, timezones: Arc<dyn AccountTimezones>) -> Self {
+        self.timezones = timezones;
+        self
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {

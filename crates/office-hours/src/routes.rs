@@ -11,6 +11,10 @@ use crate::domain::rules::{MenusRules, TemporalRuleSetsRules, TemporalRulesRules
 use crate::OfficeHoursService;
 
 pub fn configure(service: &OfficeHoursService, cfg: &mut web::ServiceConfig) {
+    // Evaluation and occurrences first (`/temporal_rules/{R}/evaluate` and friends).
+    crate::handlers::evaluate::configure(service, cfg);
+    // Voicemail messages, and the box listing with message counts (GET only).
+    crate::handlers::messages::configure(service, cfg);
     let docs = &service.docs;
     register_resource(cfg, docs.clone(), Arc::new(TemporalRulesRules));
     register_resource(

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(crossbar_events::OutboxMigration),
             Box::new(crossbar_crud::DocumentsMigration),
+            Box::new(super::messages::MessagesMigration),
         ]
     }
 

@@ -2,6 +2,7 @@
 //! menus, voicemail boxes) live in the shared `documents` table of `crossbar-crud`,
 //! with `unique_keys` for mailbox numbers and `outbox` for its events.
 
+pub mod messages;
 pub mod migrations;
 
 pub use migrations::Migrator;

@@ -90,13 +90,22 @@
 //! # Cost
 //! [`is_active`] and [`matching_rules`] are O(1) per rule (a handful of arithmetic steps,
 //! one or two time-zone lookups). [`next_change`], [`next_set_change`] and [`occurrences`]
-//! walk occurrence dates lazily, skipping inactive weeks, months and years whole, and
-//! stop at the first change: typically O(1), at most O(candidate periods in the horizon).
+//! walk the members' occurrence dates lazily, merged in time order, skipping inactive
+//! weeks, months and years whole, and stop at the first change: O(1) for office hours,
+//! O(periods until the change) for sparse rules. A set that stays active (say an all-day
+//! daily rule) is walked day by day up to the horizon, so keep horizons bounded (a year
+//! is ~365 steps).
+//!
+//! # Limits
+//! Instants outside years 2..9998 are treated as inactive, with no change and no
+//! window.
 
 mod calendar;
 mod rule;
 mod timeline;
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod reference;
 #[cfg(test)]
@@ -105,7 +114,7 @@ mod tests;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Days, Duration, Utc};
 use chrono_tz::Tz;
 
 pub use rule::{
@@ -114,6 +123,7 @@ pub use rule::{
 };
 
 use calendar::Compiled;
+use rule::{MAX_SUPPORTED_UNIX, MIN_SUPPORTED_UNIX};
 use timeline::{Moment, Windows};
 
 /// The end of the window [`occurrences`] reports for a rule forced on (`enabled: true`):
@@ -124,15 +134,14 @@ pub const NEVER: DateTime<Utc> = timeline::FOREVER;
 /// with none in that span has none at all).
 const OCCURRENCE_SEARCH_YEARS: u64 = 400;
 
-/// Instants the engine reasons about: years 1 to 9998, far from the ends of chrono's range.
+/// Whether the engine reasons about `t` (years 2 to 9998; outside: inactive, no change,
+/// no windows).
 fn supported(t: DateTime<Utc>) -> bool {
-    let lo = DateTime::from_timestamp(-62_135_596_800 + 86_400, 0);
-    let hi = DateTime::from_timestamp(253_370_764_800 - 86_400, 0);
-    matches!((lo, hi), (Some(lo), Some(hi)) if t >= lo && t <= hi)
+    (MIN_SUPPORTED_UNIX..=MAX_SUPPORTED_UNIX).contains(&t.timestamp())
 }
 
 fn latest_supported() -> DateTime<Utc> {
-    DateTime::from_timestamp(253_370_764_800 - 86_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    DateTime::from_timestamp(MAX_SUPPORTED_UNIX, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Is the rule active at `at` (UTC) in time zone `tz`?
@@ -194,7 +203,7 @@ pub fn occurrences(
 
 /// A set is active when any member is active; returns the ids of the matching rules in
 /// the order given (the first is the one Kazoo's `cf_temporal_route` would pick).
-pub fn matching_rules<'a>(rules: &'a [TemporalRule], at: DateTime<Utc>, tz: Tz) -> Vec<&'a str> {
+pub fn matching_rules(rules: &[TemporalRule], at: DateTime<Utc>, tz: Tz) -> Vec<&str> {
     if !supported(at) {
         return Vec::new();
     }

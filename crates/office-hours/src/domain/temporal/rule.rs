@@ -20,6 +20,11 @@ pub const DEFAULT_RULE_NAME: &str = "no_name";
 /// Gregorian seconds of 10000-01-01T00:00:00Z: `start_date` must be below it.
 const MAX_START_DATE: i64 = 315_569_520_000;
 
+/// The instants the engine reasons about (Unix seconds): 0002-01-01 to 9998-12-31 UTC,
+/// far enough from the ends of chrono's range for any offset and date arithmetic.
+pub(crate) const MIN_SUPPORTED_UNIX: i64 = -62_104_060_800;
+pub(crate) const MAX_SUPPORTED_UNIX: i64 = 253_370_678_400;
+
 /// The recurrence cycle of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cycle {
@@ -270,12 +275,12 @@ impl TemporalRule {
     /// The local date, in `tz`, of the instant `start_date` names (Kazoo's
     /// `kz_date:from_gregorian_seconds(StartDate, TZ)`).
     pub fn start_date_local(&self, tz: Tz) -> NaiveDate {
-        let unix = self.start_date.saturating_sub(GREGORIAN_UNIX_OFFSET);
-        match DateTime::from_timestamp(unix, 0) {
-            Some(utc) => utc.with_timezone(&tz).date_naive(),
-            None if unix < 0 => NaiveDate::MIN,
-            None => NaiveDate::MAX,
-        }
+        let unix = self
+            .start_date
+            .saturating_sub(GREGORIAN_UNIX_OFFSET)
+            .clamp(MIN_SUPPORTED_UNIX, MAX_SUPPORTED_UNIX);
+        DateTime::from_timestamp(unix, 0)
+            .map_or(NaiveDate::MIN, |utc| utc.with_timezone(&tz).date_naive())
     }
 }
 

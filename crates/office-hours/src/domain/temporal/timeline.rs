@@ -24,8 +24,10 @@ pub(crate) fn first_reaching(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
             // Outside the zone's known transitions: use the offset in force there.
             None => {
                 let offset = tz.offset_from_utc_datetime(&local).fix().local_minus_utc();
-                let utc = local - chrono::Duration::seconds(i64::from(offset));
-                utc.and_utc()
+                local
+                    .checked_sub_signed(chrono::Duration::seconds(i64::from(offset)))
+                    .unwrap_or(local)
+                    .and_utc()
             }
         },
     }
@@ -145,6 +147,8 @@ impl Iterator for Windows<'_> {
                     .then(|| (first_reaching(self.tz, midnight(self.c.start)), FOREVER))
             }
             None => loop {
+                // An empty window never opens: do not walk the dates for nothing.
+                self.c.window?;
                 let d = self.c.next_occurrence(self.next?, self.limit)?;
                 self.next = d.checked_add_days(Days::new(1));
                 if let Some(w) = day_window(self.c, self.tz, d) {

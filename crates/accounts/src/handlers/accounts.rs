@@ -206,18 +206,7 @@ pub async fn put_root(
     if !(caller.is_admin() || caller.is_superduper()) {
         return Err(ApiError::Forbidden(None));
     }
-    let parent = service.store.load(&caller.account.id).await?;
-    let model = create_account(
-        &service,
-        Some(&parent),
-        &caller.account.id,
-        body.data,
-        false,
-    )
-    .await?;
-    let view = view_of(&service, &model, &caller.account.id, false).await?;
-    Ok(Reply::created(view, format!("/v2/accounts/{}", model.id))
-        .with_revision(ids::revision(model.rev)))
+    create_child(&service, &caller.account.id, &caller.account.id, body.data).await
 }
 
 /// `PUT /v2/accounts/{A}`: a new child of A.
@@ -227,16 +216,25 @@ pub async fn put_child(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
-    let parent = service.store.load(scope.account_id()).await?;
-    let model = create_account(
+    create_child(
         &service,
-        Some(&parent),
+        scope.account_id(),
         &scope.caller.account.id,
         body.data,
-        false,
     )
-    .await?;
-    let view = view_of(&service, &model, &scope.caller.account.id, false).await?;
+    .await
+}
+
+/// Creates a child of `parent_id` for a caller and answers 201 with its view.
+async fn create_child(
+    service: &AccountsService,
+    parent_id: &str,
+    caller_account_id: &str,
+    data: Map<String, Value>,
+) -> ApiResult {
+    let parent = service.store.load(parent_id).await?;
+    let model = create_account(service, Some(&parent), caller_account_id, data, false).await?;
+    let view = view_of(service, &model, caller_account_id, false).await?;
     Ok(Reply::created(view, format!("/v2/accounts/{}", model.id))
         .with_revision(ids::revision(model.rev)))
 }

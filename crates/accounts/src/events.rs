@@ -6,5 +6,69 @@
 //! credential hashes never leave the service.
 //!
 //! Consumed: none yet.
+//!
+//! Answered (request-reply): [`ACCOUNT_GET_SUBJECT`] and the shared document lookup
+//! `crossbar.rpc.accounts.documents.get` (users, devices).
 
 pub const ACCOUNT_SUBJECT_PREFIX: &str = "crossbar.accounts.account.";
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use crossbar_events::{Bus, RequestHandler};
+use serde_json::{json, Value};
+
+use crate::store::AccountStore;
+
+/// Question: `{"account_id": A}` → `{"account": null}` or
+/// `{"account": {"id", "name", "realm", "timezone", "enabled", "is_reseller",
+/// "superduper_admin", "tree"}}` (tree: ancestors, root first). Used by other
+/// services on a projection miss.
+pub const ACCOUNT_GET_SUBJECT: &str = "crossbar.rpc.accounts.account.get";
+
+/// Answers [`ACCOUNT_GET_SUBJECT`] from the accounts table.
+pub struct AccountLookup {
+    pub store: AccountStore,
+}
+
+#[async_trait]
+impl RequestHandler for AccountLookup {
+    async fn answer(&self, payload: Value) -> Result<Value, String> {
+        let account_id = payload
+            .get("account_id")
+            .and_then(Value::as_str)
+            .ok_or("account_id is required")?;
+        let Some(account) = self
+            .store
+            .get(account_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(json!({ "account": null }));
+        };
+        let doc: Value = serde_json::from_str(&account.doc).unwrap_or(Value::Null);
+        Ok(json!({
+            "account": {
+                "id": account.id,
+                "name": account.name,
+                "realm": account.realm,
+                "timezone": doc.get("timezone").cloned().unwrap_or(Value::Null),
+                "enabled": account.enabled,
+                "is_reseller": account.is_reseller,
+                "superduper_admin": account.superduper_admin,
+                "tree": account.tree(),
+            }
+        }))
+    }
+}
+
+/// Registers this service's request-reply answers on `bus`.
+pub async fn register_responders(
+    bus: &Arc<dyn Bus>,
+    store: AccountStore,
+    docs: crossbar_crud::Documents,
+) {
+    bus.respond(ACCOUNT_GET_SUBJECT, Arc::new(AccountLookup { store }))
+        .await;
+    crossbar_crud::rpc::DocumentsResponder::register(bus, "accounts", docs).await;
+}

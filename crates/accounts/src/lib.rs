@@ -70,10 +70,11 @@ impl AccountsService {
         Self::migrate(&db.write)
             .await
             .map_err(|e| format!("accounts migrations: {e}"))?;
-        let outbox = Outbox::new(db.write.clone(), bus);
+        let outbox = Outbox::new(db.write.clone(), bus.clone());
         outbox.spawn_relay(Duration::from_secs(1));
         let docs = Documents::new(&db, outbox, schemas, "accounts");
         let store = AccountStore::new(&db);
+        events::register_responders(&bus, store.clone(), docs.clone()).await;
         Ok(Self {
             directory: Directory {
                 accounts: store.clone(),

@@ -277,6 +277,24 @@ impl Documents {
         }
     }
 
+    /// A live document of any kind in `account_id`, if there is one.
+    pub async fn find_any(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredDoc>, ApiError> {
+        let model = document::Entity::find_by_id(id.to_string())
+            .one(&self.read)
+            .await
+            .map_err(db_error)?;
+        match model {
+            Some(m) if m.account_id == account_id && !m.deleted => {
+                Ok(Some(StoredDoc::from_model(m)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Creates a document from request `data`.
     pub async fn create(
         &self,

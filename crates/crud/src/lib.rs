@@ -6,6 +6,7 @@ pub mod docs;
 pub mod handlers;
 pub mod json;
 pub mod listing;
+pub mod rpc;
 pub mod store;
 
 pub use docs::{Documents, ResourceRules, StoredDoc, UniqueClaim, WriteAction, WriteContext};

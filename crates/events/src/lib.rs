@@ -65,6 +65,28 @@ impl Event {
 pub enum BusError {
     #[error("bus unavailable: {0}")]
     Unavailable(String),
+    /// Nobody answers questions on this subject (the owning service is not running).
+    #[error("no responder for {0}")]
+    NoResponder(String),
+    /// The responder took longer than the caller's deadline.
+    #[error("request on {0} timed out")]
+    Timeout(String),
+    /// The responder answered with an error.
+    #[error("{subject}: {message}")]
+    Failed { subject: String, message: String },
+}
+
+/// Subjects of request-reply questions: `crossbar.rpc.<service>.<question>`.
+pub const RPC_PREFIX: &str = "crossbar.rpc.";
+
+/// How long a cross-service question may take before the caller gives up.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Answers questions asked on one subject (request-reply). Must not mutate state that
+/// is not idempotent: a question may be asked twice after a timeout.
+#[async_trait]
+pub trait RequestHandler: Send + Sync {
+    async fn answer(&self, payload: Value) -> Result<Value, String>;
 }
 
 /// A consumer of events. Handlers must be idempotent: an event may arrive twice.
@@ -79,6 +101,16 @@ pub trait Bus: Send + Sync {
     async fn publish(&self, event: &Event) -> Result<(), BusError>;
     /// Registers `handler` for every subject that starts with `subject_prefix`.
     async fn subscribe(&self, subject_prefix: &str, handler: Arc<dyn EventHandler>);
+    /// Registers the one handler answering questions on exactly `subject`
+    /// (replicas of a service share the subject; one of them answers each question).
+    async fn respond(&self, subject: &str, handler: Arc<dyn RequestHandler>);
+    /// Asks a question and waits for its answer, at most `timeout`.
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Value,
+        timeout: std::time::Duration,
+    ) -> Result<Value, BusError>;
 }
 
 /// The bus of the embedded mode: delivery is a direct call, in order, before
@@ -86,6 +118,7 @@ pub trait Bus: Send + Sync {
 #[derive(Default)]
 pub struct InProcessBus {
     subscribers: RwLock<Vec<(String, Arc<dyn EventHandler>)>>,
+    responders: RwLock<std::collections::HashMap<String, Arc<dyn RequestHandler>>>,
 }
 
 impl InProcessBus {
@@ -113,6 +146,36 @@ impl Bus for InProcessBus {
             .write()
             .await
             .push((subject_prefix.to_string(), handler));
+    }
+
+    async fn respond(&self, subject: &str, handler: Arc<dyn RequestHandler>) {
+        self.responders
+            .write()
+            .await
+            .insert(subject.to_string(), handler);
+    }
+
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Value,
+        timeout: std::time::Duration,
+    ) -> Result<Value, BusError> {
+        let handler = self
+            .responders
+            .read()
+            .await
+            .get(subject)
+            .cloned()
+            .ok_or_else(|| BusError::NoResponder(subject.to_string()))?;
+        match tokio::time::timeout(timeout, handler.answer(payload)).await {
+            Err(_) => Err(BusError::Timeout(subject.to_string())),
+            Ok(Err(message)) => Err(BusError::Failed {
+                subject: subject.to_string(),
+                message,
+            }),
+            Ok(Ok(answer)) => Ok(answer),
+        }
     }
 }
 
@@ -143,5 +206,48 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    }
+
+    struct Echo;
+
+    #[async_trait]
+    impl RequestHandler for Echo {
+        async fn answer(&self, payload: Value) -> Result<Value, String> {
+            if payload.get("fail").is_some() {
+                return Err("refused".into());
+            }
+            Ok(serde_json::json!({"echo": payload}))
+        }
+    }
+
+    #[tokio::test]
+    async fn request_reply_answers_refuses_and_reports_missing_responders() {
+        let bus = InProcessBus::new();
+        bus.respond("crossbar.rpc.test.echo", Arc::new(Echo)).await;
+        let answer = bus
+            .request(
+                "crossbar.rpc.test.echo",
+                serde_json::json!({"a": 1}),
+                DEFAULT_REQUEST_TIMEOUT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer, serde_json::json!({"echo": {"a": 1}}));
+        let failed = bus
+            .request(
+                "crossbar.rpc.test.echo",
+                serde_json::json!({"fail": true}),
+                DEFAULT_REQUEST_TIMEOUT,
+            )
+            .await;
+        assert!(matches!(failed, Err(BusError::Failed { .. })));
+        let missing = bus
+            .request(
+                "crossbar.rpc.test.nobody",
+                Value::Null,
+                DEFAULT_REQUEST_TIMEOUT,
+            )
+            .await;
+        assert!(matches!(missing, Err(BusError::NoResponder(_))));
     }
 }

@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use crossbar_accounts::{AccountsConfig, AccountsService, Directory};
 use crossbar_auth::{AuthConfig, AuthService};
 use crossbar_authz::{AuthContext, TokenVerifier, UserDirectory};
+use crossbar_callflows::CallflowsService;
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
-use crossbar_office_hours::{AccountTimezones, OfficeHoursService, UserLookup};
+use crossbar_numbers::NumbersService;
+use crossbar_office_hours::{OfficeHoursService, UserLookup};
 use crossbar_schema::SchemaRegistry;
 
 pub use config::Config;
@@ -23,6 +25,8 @@ pub struct Node {
     pub accounts: AccountsService,
     pub auth: AuthService,
     pub office_hours: OfficeHoursService,
+    pub numbers: NumbersService,
+    pub callflows: CallflowsService,
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
     databases: Vec<(&'static str, crossbar_crud::db::Db)>,
@@ -31,25 +35,14 @@ pub struct Node {
 impl Node {
     /// Connects, migrates and starts every service (embedded mode: in-process bus).
     pub async fn start(config: &Config) -> Result<Self, String> {
-        if config.database_url.is_none() {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-        }
+        ensure_data_dir(config)?;
         let schemas = Arc::new(SchemaRegistry::load_embedded()?);
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
-        let accounts_db =
-            crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
-                .await
-                .map_err(|e| format!("accounts database: {e}"))?;
-        let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
-            .await
-            .map_err(|e| format!("auth database: {e}"))?;
-        let office_hours_db = crossbar_crud::db::connect(
-            &config.service_database_url("office_hours"),
-            "office_hours",
-        )
-        .await
-        .map_err(|e| format!("office_hours database: {e}"))?;
+        let accounts_db = connect(config, "accounts").await?;
+        let auth_db = connect(config, "auth").await?;
+        let office_hours_db = connect(config, "office_hours").await?;
+        let numbers_db = connect(config, "numbers").await?;
+        let callflows_db = connect(config, "callflows").await?;
         let accounts = AccountsService::start(
             accounts_db.clone(),
             bus.clone(),
@@ -76,15 +69,19 @@ impl Node {
         let office_hours = OfficeHoursService::start(
             office_hours_db.clone(),
             bus.clone(),
-            schemas,
+            schemas.clone(),
             Arc::new(DirectoryUsers(directory.clone())),
         )
-        .await?
-        .with_timezones(Arc::new(AccountsTimezones(accounts.store.clone())));
+        .await?;
+        let numbers =
+            NumbersService::start(numbers_db.clone(), bus.clone(), schemas.clone()).await?;
+        let callflows = CallflowsService::start(callflows_db.clone(), bus.clone(), schemas).await?;
         Ok(Self {
             accounts,
             auth,
             office_hours,
+            numbers,
+            callflows,
             auth_context: AuthContext {
                 verifier,
                 directory,
@@ -94,37 +91,31 @@ impl Node {
                 ("accounts", accounts_db),
                 ("auth", auth_db),
                 ("office_hours", office_hours_db),
+                ("numbers", numbers_db),
+                ("callflows", callflows_db),
             ],
         })
     }
 
     /// Runs every service's migrations (the `migrate` command).
     pub async fn migrate(config: &Config) -> Result<(), String> {
-        if config.database_url.is_none() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
-        }
-        let accounts_db =
-            crossbar_crud::db::connect(&config.service_database_url("accounts"), "accounts")
-                .await
-                .map_err(|e| e.to_string())?;
-        AccountsService::migrate(&accounts_db.write)
+        ensure_data_dir(config)?;
+        let e = |e: sea_orm::DbErr| e.to_string();
+        AccountsService::migrate(&connect(config, "accounts").await?.write)
             .await
-            .map_err(|e| e.to_string())?;
-        let auth_db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
+            .map_err(e)?;
+        AuthService::migrate(&connect(config, "auth").await?.write)
             .await
-            .map_err(|e| e.to_string())?;
-        AuthService::migrate(&auth_db.write)
+            .map_err(e)?;
+        OfficeHoursService::migrate(&connect(config, "office_hours").await?.write)
             .await
-            .map_err(|e| e.to_string())?;
-        let office_hours_db = crossbar_crud::db::connect(
-            &config.service_database_url("office_hours"),
-            "office_hours",
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        OfficeHoursService::migrate(&office_hours_db.write)
+            .map_err(e)?;
+        NumbersService::migrate(&connect(config, "numbers").await?.write)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(e)?;
+        CallflowsService::migrate(&connect(config, "callflows").await?.write)
+            .await
+            .map_err(e)
     }
 
     /// Registers app data, every route and the fallbacks.
@@ -136,6 +127,8 @@ impl Node {
         self.auth.configure(cfg);
         self.accounts.configure(cfg);
         self.office_hours.configure(cfg);
+        self.numbers.configure(cfg);
+        self.callflows.configure(cfg);
     }
 
     /// Checks every database this process uses.
@@ -152,6 +145,21 @@ impl Node {
     }
 }
 
+fn ensure_data_dir(config: &Config) -> Result<(), String> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The database of one service (a SQLite file, or a PostgreSQL schema).
+async fn connect(config: &Config, service: &str) -> Result<crossbar_crud::db::Db, String> {
+    crossbar_crud::db::connect(&config.service_database_url(service), service)
+        .await
+        .map_err(|e| format!("{service} database: {e}"))
+}
+
 /// The office-hours service's view of users: the accounts service's directory.
 struct DirectoryUsers(Arc<Directory>);
 
@@ -159,25 +167,6 @@ struct DirectoryUsers(Arc<Directory>);
 impl UserLookup for DirectoryUsers {
     async fn user_exists(&self, account_id: &str, user_id: &str) -> Result<bool, ApiError> {
         Ok(self.0.user(account_id, user_id).await?.is_some())
-    }
-}
-
-/// The office-hours service's view of account time zones: the account document's
-/// `timezone`, read from the accounts store (a direct lookup; no projection kept).
-struct AccountsTimezones(crossbar_accounts::store::AccountStore);
-
-#[async_trait]
-impl AccountTimezones for AccountsTimezones {
-    async fn timezone(&self, account_id: &str) -> Result<Option<String>, ApiError> {
-        let Some(account) = self.0.get(account_id).await? else {
-            return Ok(None);
-        };
-        let doc: serde_json::Value = serde_json::from_str(&account.doc)
-            .map_err(|e| ApiError::internal(format!("account {account_id} document: {e}")))?;
-        Ok(doc
-            .get("timezone")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_string))
     }
 }
 

@@ -38,8 +38,8 @@ pub trait UserLookup: Send + Sync {
 pub const DEFAULT_TIMEZONE: &str = "America/Los_Angeles";
 
 /// Where this service learns an account's IANA time zone (the account document's
-/// `timezone`). Embedded: implemented by the gateway on the accounts store (a direct
-/// lookup, the request-reply fallback of the design; no projection is kept yet).
+/// `timezone`): [`events::TimezoneProjection`], fed by account events with a
+/// request-reply fallback on a miss.
 #[async_trait]
 pub trait AccountTimezones: Send + Sync {
     /// The account's `timezone` as stored (`None`: account unknown or no zone set).
@@ -90,11 +90,23 @@ impl OfficeHoursService {
         )
         .await;
         let docs = Documents::new(&db, outbox, schemas, "office_hours");
-        Ok(Self {
-            docs,
+        let projection = Arc::new(events::TimezoneProjection::new(bus.clone()));
+        bus.subscribe(events::ACCOUNT_EVENTS_PREFIX, projection.clone())
+            .await;
+        let service = Self {
+            docs: docs.clone(),
             users,
-            timezones: Arc::new(DefaultTimezones),
-        })
+            timezones: projection,
+        };
+        bus.respond(
+            handlers::rpc::EVALUATE_SUBJECT,
+            Arc::new(handlers::rpc::TemporalEvaluator {
+                service: service.clone(),
+            }),
+        )
+        .await;
+        crossbar_crud::rpc::DocumentsResponder::register(&bus, "office_hours", docs).await;
+        Ok(service)
     }
 
     /// Uses `timezones` for accounts' time zones (default: [`DefaultTimezones`]).

@@ -1,0 +1,1 @@
+//! Rules of the callflows service (pure where possible).

@@ -1,0 +1,22 @@
+//! The callflows service's migrations.
+
+use async_trait::async_trait;
+use sea_orm_migration::prelude::*;
+
+/// The callflows migrator: the outbox, then the document tables.
+pub struct Migrator;
+
+#[async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(crossbar_events::OutboxMigration),
+            Box::new(crossbar_crud::DocumentsMigration),
+        ]
+    }
+
+    /// Its own bookkeeping table (services never trip over each other's migrations).
+    fn migration_table_name() -> DynIden {
+        Alias::new("callflows_migrations").into_iden()
+    }
+}

@@ -1,0 +1,5 @@
+//! The callflows service's database.
+
+pub mod migrations;
+
+pub use migrations::Migrator;

@@ -1,0 +1,1 @@
+//! Rules of the numbers service (pure where possible).

@@ -1,0 +1,5 @@
+//! The numbers service's database.
+
+pub mod migrations;
+
+pub use migrations::Migrator;

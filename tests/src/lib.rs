@@ -18,6 +18,8 @@ pub const MASTER_NAME: &str = "E2E Master";
 pub struct TestServer {
     pub base: String,
     pub master_id: String,
+    /// The node's bus (to ask the services request-reply questions directly).
+    pub bus: std::sync::Arc<dyn crossbar_events::Bus>,
     handle: Option<actix_web::dev::ServerHandle>,
     _data: tempfile::TempDir,
 }
@@ -91,16 +93,18 @@ impl TestServer {
                     .listen(listener)
                     .unwrap()
                     .run();
-                tx.send((server.handle(), created.account_id)).unwrap();
+                tx.send((server.handle(), created.account_id, node.bus.clone()))
+                    .unwrap();
                 server.await.unwrap();
             });
         });
-        let (handle, master_id) = rx
+        let (handle, master_id, bus) = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server started");
         Self {
             base: format!("http://127.0.0.1:{port}"),
             master_id,
+            bus,
             handle: Some(handle),
             _data: data,
         }
@@ -162,6 +166,16 @@ impl TestServer {
             body,
             headers,
         }
+    }
+
+    /// Asks a request-reply question on the node's bus (as another service would).
+    pub fn ask(&self, subject: &str, payload: Value) -> Result<Value, String> {
+        let rt = actix_web::rt::Runtime::new().unwrap();
+        rt.block_on(
+            self.bus
+                .request(subject, payload, crossbar_events::DEFAULT_REQUEST_TIMEOUT),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// Logs in by account name with md5 credentials; returns (token, login data).

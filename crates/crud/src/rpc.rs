@@ -78,9 +78,11 @@ impl RequestHandler for DocumentsFinder {
         if field.is_empty() || field.starts_with("pvt_") || field.contains('.') {
             return Err(format!("cannot search on field {field}"));
         }
-        let mut query = crate::ListQuery::default();
-        query.page_size = MAX_FOUND;
-        query.descending = false;
+        let mut query = crate::ListQuery {
+            page_size: MAX_FOUND,
+            descending: false,
+            ..Default::default()
+        };
         query.filters.push(crate::Filter::Equals(
             vec![field.to_string()],
             vec![value.to_string()],

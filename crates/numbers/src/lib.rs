@@ -1,4 +1,8 @@
 //! The numbers service: phone numbers (inventory, search, states) and port requests.
+//!
+//! Numbers live in the service's own table `numbers` (see [`store::numbers`]), keyed
+//! by E.164, so that inventory search is an index range scan and every state change is
+//! one transaction with its event. The state machine is [`domain::states`].
 
 pub mod domain;
 pub mod events;
@@ -10,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+use crossbar_crud::db::Db;
 use crossbar_crud::Documents;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
@@ -24,6 +29,9 @@ const RELAY_EVERY: Duration = Duration::from_secs(1);
 pub struct NumbersService {
     pub docs: Documents,
     pub bus: Arc<dyn Bus>,
+    pub db: Db,
+    pub outbox: Outbox,
+    pub schemas: Arc<SchemaRegistry>,
 }
 
 impl NumbersService {
@@ -31,9 +39,10 @@ impl NumbersService {
         store::Migrator::up(db, None).await
     }
 
-    /// Migrates its database, wires the document store and starts the outbox relay.
+    /// Migrates its database, wires the stores, starts the outbox relay and registers
+    /// its responders.
     pub async fn start(
-        db: crossbar_crud::db::Db,
+        db: Db,
         bus: Arc<dyn Bus>,
         schemas: Arc<SchemaRegistry>,
     ) -> Result<Self, String> {
@@ -42,8 +51,19 @@ impl NumbersService {
             .map_err(|e| format!("numbers migrations: {e}"))?;
         let outbox = Outbox::new(db.write.clone(), bus.clone());
         outbox.spawn_relay(RELAY_EVERY);
-        let docs = Documents::new(&db, outbox, schemas, "numbers");
-        Ok(Self { docs, bus })
+        let docs = Documents::new(&db, outbox.clone(), schemas.clone(), "numbers");
+        bus.respond(
+            handlers::rpc::OWNERS_SUBJECT,
+            Arc::new(handlers::rpc::OwnersResponder { db: db.clone() }),
+        )
+        .await;
+        Ok(Self {
+            docs,
+            bus,
+            db,
+            outbox,
+            schemas,
+        })
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {

@@ -1,1 +1,3 @@
 //! HTTP handlers of the numbers service.
+
+pub mod rpc;

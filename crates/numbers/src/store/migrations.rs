@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use sea_orm_migration::prelude::*;
 
-/// The numbers migrator: the outbox, then the document tables.
+/// The numbers migrator: the outbox, the document tables, then the
+/// inventory and port-request tables.
 pub struct Migrator;
 
 #[async_trait]
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(crossbar_events::OutboxMigration),
             Box::new(crossbar_crud::DocumentsMigration),
+            Box::new(super::numbers::NumbersMigration),
         ]
     }
 

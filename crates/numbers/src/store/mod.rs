@@ -1,5 +1,6 @@
 //! The numbers service's database.
 
 pub mod migrations;
+pub mod numbers;
 
 pub use migrations::Migrator;

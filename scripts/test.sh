@@ -40,11 +40,27 @@ as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U crossbar crossbar_test
 pg_url="postgres://crossbar@127.0.0.1:$pg_port/crossbar_test"
 echo "== PostgreSQL ready on port $pg_port"
 
+# Every end-to-end server logs here (debug level); checked for leaked secrets below.
+test_log="$pg_dir/e2e-log.jsonl"
 echo "== cargo test (SQLite)"
-cargo test --workspace --no-fail-fast
+CROSSBAR_TEST_LOG="$test_log" cargo test --workspace --no-fail-fast
 
 echo "== end-to-end tests on PostgreSQL"
-CROSSBAR_TEST_DATABASE_URL="$pg_url" cargo test -p crossbar-e2e --no-fail-fast
+CROSSBAR_TEST_DATABASE_URL="$pg_url" CROSSBAR_TEST_LOG="$test_log" cargo test -p crossbar-e2e --no-fail-fast
+
+echo "== the logs of those runs hold no passwords, credentials, tokens or API keys"
+# The checker itself must catch a planted leak of each kind.
+planted="$pg_dir/planted.log"
+for leak in "e2e-admin-secret" "$(printf 'admin:e2e-admin-secret' | md5sum | cut -c1-32)" \
+    "eyJhbGciOiJFZERTQSJ9.eyJhY2NvdW50X2lkIjoiYSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ" \
+    "$(printf 'a%.0s' $(seq 64) | tr a 0)"; do
+    printf '{"msg":"%s"}\n' "$leak" >"$planted"
+    if python3 scripts/check_logs.py --sources tests --user admin "$planted" >/dev/null; then
+        echo "check_logs.py missed a planted leak: $leak" >&2
+        exit 1
+    fi
+done
+python3 scripts/check_logs.py --sources tests --sources crates --user admin "$test_log"
 
 echo "== Python Kazoo clients (kazoo-sdk, pykazoo) against a running server"
 cargo build -p crossbar-gateway --bin crossbar

@@ -85,7 +85,9 @@ print(m[-1])
 ')"
 echo "compat: master account $account_id"
 
-"$bin" serve >"$work/server.log" 2>&1 &
+# Debug-level JSON logs: checked for leaked credentials after the run.
+RUST_LOG="debug,sqlx=warn,sea_orm=warn,actix_server=warn,actix_http=warn" CROSSBAR_LOG_FORMAT=json \
+  "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 echo "compat: server pid $server_pid on $CROSSBAR_LISTEN"
 
@@ -113,4 +115,9 @@ CROSSBAR_ACCOUNT_ID="$account_id" \
   "$venv/bin/python" -m pytest -p no:cacheprovider -v "$here/test_clients.py" "$@"
 rc=$?
 set -e
+echo "compat: checking the server log for leaked credentials"
+if ! "$venv/bin/python" "$root/scripts/check_logs.py" --secret "$password" --user "$username" \
+    --sources "$here" "$work/server.log"; then
+  rc=1
+fi
 exit $rc

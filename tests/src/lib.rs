@@ -57,8 +57,24 @@ fn fresh_postgres_url(base: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// With `CROSSBAR_TEST_LOG=FILE`, every server of this test binary logs (JSON, debug
+/// level for crossbar) to FILE, so a whole run can be checked for leaked secrets.
+fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(path) = std::env::var_os("CROSSBAR_TEST_LOG").filter(|p| !p.is_empty()) {
+            crossbar_telemetry::logging::init_json_file(
+                std::path::Path::new(&path),
+                "debug,ureq=warn,rustls=warn,sqlx=warn,sea_orm=warn,actix_server=warn",
+            )
+            .expect("test log file");
+        }
+    });
+}
+
 impl TestServer {
     pub fn start() -> Self {
+        init_test_logging();
         let data = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();

@@ -113,6 +113,26 @@ pub trait Bus: Send + Sync {
     ) -> Result<Value, BusError>;
 }
 
+/// `bus_events_published_total{subject}` (the names are also in `crossbar-telemetry`).
+pub const METRIC_PUBLISHED: &str = "bus_events_published_total";
+/// `bus_events_consumed_total{subject, outcome}`.
+pub const METRIC_CONSUMED: &str = "bus_events_consumed_total";
+/// `bus_requests_total{subject, outcome}`.
+pub const METRIC_REQUESTS: &str = "bus_requests_total";
+
+/// Counts one request-reply question by outcome.
+pub fn count_request(subject: &str, result: &Result<Value, BusError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(BusError::NoResponder(_)) => "no_responder",
+        Err(BusError::Timeout(_)) => "timeout",
+        Err(BusError::Unavailable(_)) => "unavailable",
+        Err(BusError::Failed { .. }) => "error",
+    };
+    metrics::counter!(METRIC_REQUESTS, "subject" => subject.to_string(), "outcome" => outcome)
+        .increment(1);
+}
+
 /// The bus of the embedded mode: delivery is a direct call, in order, before
 /// `publish` returns, so a revocation is in force when its request answers.
 #[derive(Default)]
@@ -130,12 +150,19 @@ impl InProcessBus {
 #[async_trait]
 impl Bus for InProcessBus {
     async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        metrics::counter!(METRIC_PUBLISHED, "subject" => event.subject.clone()).increment(1);
         let subscribers = self.subscribers.read().await;
         for (prefix, handler) in subscribers.iter() {
             if event.subject.starts_with(prefix.as_str()) {
-                if let Err(error) = handler.handle(event).await {
-                    tracing::warn!(subject = %event.subject, event_id = %event.id, %error, "event handler failed");
-                }
+                let outcome = match handler.handle(event).await {
+                    Ok(()) => "ok",
+                    Err(error) => {
+                        tracing::warn!(subject = %event.subject, event_id = %event.id, %error, "event handler failed");
+                        "error"
+                    }
+                };
+                metrics::counter!(METRIC_CONSUMED, "subject" => event.subject.clone(), "outcome" => outcome)
+                    .increment(1);
             }
         }
         Ok(())
@@ -161,21 +188,22 @@ impl Bus for InProcessBus {
         payload: Value,
         timeout: std::time::Duration,
     ) -> Result<Value, BusError> {
-        let handler = self
-            .responders
-            .read()
-            .await
-            .get(subject)
-            .cloned()
-            .ok_or_else(|| BusError::NoResponder(subject.to_string()))?;
-        match tokio::time::timeout(timeout, handler.answer(payload)).await {
+        let handler = self.responders.read().await.get(subject).cloned();
+        let Some(handler) = handler else {
+            let missing = Err(BusError::NoResponder(subject.to_string()));
+            count_request(subject, &missing);
+            return missing;
+        };
+        let result = match tokio::time::timeout(timeout, handler.answer(payload)).await {
             Err(_) => Err(BusError::Timeout(subject.to_string())),
             Ok(Err(message)) => Err(BusError::Failed {
                 subject: subject.to_string(),
                 message,
             }),
             Ok(Ok(answer)) => Ok(answer),
-        }
+        };
+        count_request(subject, &result);
+        result
     }
 }
 

@@ -53,6 +53,14 @@ pub async fn append<C: ConnectionTrait>(conn: &C, event: &Event) -> Result<(), D
     Ok(())
 }
 
+/// Number of events not yet published in the outbox of the database `db`.
+pub async fn backlog(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    entity::Entity::find()
+        .filter(entity::Column::Published.eq(false))
+        .count(db)
+        .await
+}
+
 /// Relays a service's outbox to the bus, in order.
 #[derive(Clone)]
 pub struct Outbox {
@@ -119,10 +127,7 @@ impl Outbox {
 
     /// Number of events not yet published.
     pub async fn backlog(&self) -> Result<u64, DbErr> {
-        entity::Entity::find()
-            .filter(entity::Column::Published.eq(false))
-            .count(&self.db)
-            .await
+        backlog(&self.db).await
     }
 
     /// Background relay for events a request-path flush did not get out.

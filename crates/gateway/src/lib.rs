@@ -18,6 +18,7 @@ use crossbar_schema::SchemaRegistry;
 
 pub use config::Config;
 pub use crossbar_envelope::envelope_middleware;
+pub use crossbar_telemetry::telemetry_middleware;
 
 /// Every service of the embedded mode, wired together.
 #[derive(Clone)]
@@ -36,6 +37,7 @@ impl Node {
     /// Connects, migrates and starts every service (embedded mode: in-process bus).
     pub async fn start(config: &Config) -> Result<Self, String> {
         ensure_data_dir(config)?;
+        crossbar_telemetry::metrics::install();
         let schemas = Arc::new(SchemaRegistry::load_embedded()?);
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
         let accounts_db = connect(config, "accounts").await?;
@@ -123,7 +125,8 @@ impl Node {
         cfg.app_data(web::Data::new(self.auth_context.clone()))
             .app_data(web::Data::new(self.clone()))
             .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz));
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics));
         self.auth.configure(cfg);
         self.accounts.configure(cfg);
         self.office_hours.configure(cfg);
@@ -170,6 +173,38 @@ impl UserLookup for DirectoryUsers {
     }
 }
 
+/// Prometheus exposition: the counters and histograms recorded as things happen, plus
+/// gauges sampled now (pool connections, outbox backlogs).
+async fn metrics(node: web::Data<Node>) -> HttpResponse {
+    use crossbar_telemetry::metrics::{CONSUMER_LAG, DB_POOL, OUTBOX_BACKLOG};
+    for (service, db) in &node.databases {
+        let (open, idle) = crossbar_crud::db::pool_stats(&db.write);
+        let (read_open, read_idle) = crossbar_crud::db::pool_stats(&db.read);
+        // On PostgreSQL `read` is the same pool as `write`.
+        let shared = sea_orm::ConnectionTrait::get_database_backend(&db.write)
+            == sea_orm::DatabaseBackend::Postgres;
+        let (open, idle) = if shared {
+            (open, idle)
+        } else {
+            (open + read_open, idle + read_idle)
+        };
+        let in_use = f64::from(open) - idle as f64;
+        metrics::gauge!(DB_POOL, "service" => *service, "state" => "in_use").set(in_use.max(0.0));
+        metrics::gauge!(DB_POOL, "service" => *service, "state" => "idle").set(idle as f64);
+        match crossbar_events::outbox::backlog(&db.write).await {
+            Ok(backlog) => {
+                metrics::gauge!(OUTBOX_BACKLOG, "service" => *service).set(backlog as f64)
+            }
+            Err(error) => tracing::warn!(service, %error, "outbox backlog unavailable"),
+        }
+        // In-process delivery is synchronous: nothing waits between publish and handle.
+        metrics::gauge!(CONSUMER_LAG, "consumer" => *service).set(0.0);
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crossbar_telemetry::metrics::render())
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
@@ -213,6 +248,8 @@ macro_rules! crossbar_app {
     ($node:expr) => {{
         let node = $node.clone();
         actix_web::App::new()
+            // Innermost: sees the request id the envelope middleware assigns.
+            .wrap(actix_web::middleware::from_fn($crate::telemetry_middleware))
             .wrap(actix_web::middleware::from_fn($crate::envelope_middleware))
             // `/v2/accounts/{A}/` and `//` reach the same resource as the clean path.
             .wrap(actix_web::middleware::NormalizePath::trim())

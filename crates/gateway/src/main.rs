@@ -35,19 +35,6 @@ enum Command {
     Migrate,
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 fn random_password() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 12];
@@ -69,7 +56,7 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), String> {
     let cli = Cli::parse();
     let config = Config::load()?;
-    init_logging(&config);
+    crossbar_telemetry::logging::init(&config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             Node::migrate(&config).await?;

@@ -65,11 +65,16 @@ impl Authenticator {
         // Counted as a failure from here on, until it proves to be something else.
         self.throttle
             .begin_attempt(&keys, address, now)
-            .map_err(ApiError::TooManyRequests)?;
+            .map_err(|retry_after| {
+                metrics::counter!("auth_login_throttled_total").increment(1);
+                ApiError::TooManyRequests(retry_after)
+            })?;
         let (account, user) = match self.find_user(request).await {
             Ok(found) => found,
             Err(ApiError::InvalidCredentials) => {
                 tracing::info!(selectors = keys.len(), "user_auth: invalid credentials");
+                metrics::counter!("auth_login_failures_total", "method" => "user_auth")
+                    .increment(1);
                 return Err(ApiError::InvalidCredentials);
             }
             Err(other) => {
@@ -132,10 +137,13 @@ impl Authenticator {
             .directory
             .account_by_api_key(&request.api_key)
             .await?
-            .ok_or_else(|| ApiError::System {
-                status: actix_web::http::StatusCode::NOT_FOUND,
-                message: "bad identifier".into(),
-                data: serde_json::json!([request.api_key]),
+            .ok_or_else(|| {
+                metrics::counter!("auth_login_failures_total", "method" => "api_auth").increment(1);
+                ApiError::System {
+                    status: actix_web::http::StatusCode::NOT_FOUND,
+                    message: "bad identifier".into(),
+                    data: serde_json::json!([request.api_key]),
+                }
             })?;
         if !account.enabled {
             return Err(account_disabled());

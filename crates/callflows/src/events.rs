@@ -1,1 +1,63 @@
 //! Events of the callflows service.
+//!
+//! Published (through the outbox, in the transaction of the write):
+//! `crossbar.callflows.callflow.{created,updated,deleted}`, each with the account id
+//! and its tree, the callflow id and its public view (numbers normalised), from which
+//! the numbers service marks the DIDs `used_by: "callflow"` (and unmarks them).
+//!
+//! Consumed: this service's own callflow events (an account's compiled patterns are
+//! dropped when one of its callflows changes) and [`ACCOUNT_DELETED_SUBJECT`] (the
+//! callflows of a deleted account are purged; idempotent).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use crossbar_crud::Documents;
+use crossbar_events::{Event, EventHandler};
+use sea_orm::DatabaseConnection;
+
+use crate::store::PatternCache;
+
+/// Prefix of this service's callflow events.
+pub const CALLFLOW_EVENTS_PREFIX: &str = "crossbar.callflows.callflow.";
+
+/// Published by the accounts service when an account is deleted.
+pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
+
+/// Drops an account's compiled patterns when one of its callflows changes.
+pub struct PatternInvalidator {
+    pub cache: Arc<PatternCache>,
+}
+
+#[async_trait]
+impl EventHandler for PatternInvalidator {
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        if let Some(account_id) = event.account_id.as_deref() {
+            self.cache.invalidate(account_id);
+        }
+        Ok(())
+    }
+}
+
+/// Purges the callflows of deleted accounts.
+pub struct AccountPurger {
+    pub db: DatabaseConnection,
+    pub cache: Arc<PatternCache>,
+}
+
+#[async_trait]
+impl EventHandler for AccountPurger {
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        if event.subject != ACCOUNT_DELETED_SUBJECT {
+            return Ok(());
+        }
+        let Some(account_id) = event.account_id.as_deref() else {
+            return Ok(());
+        };
+        Documents::purge_account(&self.db, account_id)
+            .await
+            .map_err(|e| format!("purging account {account_id}: {e}"))?;
+        self.cache.invalidate(account_id);
+        Ok(())
+    }
+}

@@ -181,6 +181,12 @@ pub trait ResourceRules: Send + Sync {
         Vec::new()
     }
 
+    /// The error for a claim another document already holds; `holder` is that
+    /// document when it could be read (default: the claim's own error).
+    fn claim_conflict(&self, claim: &UniqueClaim, _holder: Option<&StoredDoc>) -> ValidationErrors {
+        claim.error.clone()
+    }
+
     /// Listing order key.
     fn sort_key(&self, doc: &Map<String, Value>) -> String {
         doc.get("name")
@@ -226,6 +232,11 @@ impl Documents {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The connection for reads outside transactions (the read-only pool on SQLite).
+    pub fn read_db(&self) -> &DatabaseConnection {
+        &self.read
     }
 
     pub fn outbox(&self) -> &Outbox {
@@ -524,10 +535,38 @@ impl Documents {
             .await
             .map_err(db_error)?;
             if inserted == 0 {
-                errors.merge(claim.error);
+                let holder = self.holder_in(txn, doc, rules, &claim).await?;
+                errors.merge(rules.claim_conflict(&claim, holder.as_ref()));
             }
         }
         errors.into_result()
+    }
+
+    /// The live document holding `claim` (read inside the writing transaction).
+    async fn holder_in(
+        &self,
+        txn: &DatabaseTransaction,
+        doc: &StoredDoc,
+        rules: &dyn ResourceRules,
+        claim: &UniqueClaim,
+    ) -> Result<Option<StoredDoc>, ApiError> {
+        let row = unique_key::Entity::find_by_id((
+            format!("{}:{}", doc.account_id, rules.kind()),
+            claim.claim.clone(),
+            claim.value.clone(),
+        ))
+        .one(txn)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let model = document::Entity::find_by_id(row.doc_id)
+            .one(txn)
+            .await
+            .map_err(db_error)?;
+        model
+            .filter(|m| !m.deleted)
+            .map(StoredDoc::from_model)
+            .transpose()
     }
 
     async fn release_claims(

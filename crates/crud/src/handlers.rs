@@ -86,7 +86,7 @@ pub fn deleted_reply(view: Value, revision: String) -> Reply {
     Reply::ok(view).with_revision(revision)
 }
 
-async fn list(
+pub async fn list(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     req: HttpRequest,
@@ -104,7 +104,7 @@ async fn list(
     })
 }
 
-async fn create(
+pub async fn create(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     req: HttpRequest,
@@ -121,7 +121,7 @@ async fn create(
     )
 }
 
-async fn read(
+pub async fn read(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     id: web::Path<(String, String)>,
@@ -134,7 +134,7 @@ async fn read(
     Ok(doc_reply(&binding, &doc))
 }
 
-async fn replace(
+pub async fn replace(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     id: web::Path<(String, String)>,
@@ -149,7 +149,7 @@ async fn replace(
     Ok(doc_reply(&binding, &doc))
 }
 
-async fn patch(
+pub async fn patch(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     id: web::Path<(String, String)>,
@@ -164,7 +164,7 @@ async fn patch(
     Ok(doc_reply(&binding, &doc))
 }
 
-async fn delete(
+pub async fn delete(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
     id: web::Path<(String, String)>,

@@ -77,7 +77,13 @@ impl Node {
         .await?;
         let numbers =
             NumbersService::start(numbers_db.clone(), bus.clone(), schemas.clone()).await?;
-        let callflows = CallflowsService::start(callflows_db.clone(), bus.clone(), schemas).await?;
+        let callflows = CallflowsService::start(
+            callflows_db.clone(),
+            bus.clone(),
+            schemas,
+            directory.clone(),
+        )
+        .await?;
         Ok(Self {
             accounts,
             auth,

@@ -33,6 +33,18 @@ enum Command {
     },
     /// Run every service's database migrations and exit.
     Migrate,
+    /// Number inventory.
+    Numbers {
+        #[command(subcommand)]
+        command: NumbersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Load inventory numbers from a CSV file (header row with a `number` column;
+    /// other columns are kept as locality) as `available`; prints a JSON summary.
+    Import { file: std::path::PathBuf },
 }
 
 fn random_password() -> String {
@@ -84,6 +96,14 @@ async fn run() -> Result<(), String> {
                     "username": username.to_lowercase(),
                 })
             );
+            Ok(())
+        }
+        Command::Numbers {
+            command: NumbersCommand::Import { file },
+        } => {
+            let node = Node::start(&config).await?;
+            let summary = node.numbers.import_csv_file(&file).await?;
+            println!("{summary}");
             Ok(())
         }
         Command::Serve => serve(config).await,

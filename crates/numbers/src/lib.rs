@@ -7,6 +7,7 @@
 pub mod domain;
 pub mod events;
 pub mod handlers;
+pub mod manager;
 pub mod routes;
 pub mod store;
 
@@ -64,6 +65,42 @@ impl NumbersService {
             outbox,
             schemas,
         })
+    }
+
+    /// Adds inventory numbers (`available`, local carrier); returns (added, already known).
+    pub async fn import_inventory(
+        &self,
+        lines: &[store::numbers::InventoryLine],
+    ) -> Result<(u64, u64), crossbar_envelope::ApiError> {
+        store::numbers::import(
+            &self.db.write,
+            lines,
+            crossbar_envelope::time::now_gregorian(),
+        )
+        .await
+    }
+
+    /// `crossbar numbers import FILE.csv`: reads the file (see
+    /// [`domain::inventory::parse_csv`]) and adds its numbers. Returns a JSON summary;
+    /// bad lines are listed and skipped, good ones imported.
+    pub async fn import_csv_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<serde_json::Value, String> {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (lines, errors) = domain::inventory::parse_csv(std::io::BufReader::new(file))?;
+        let (added, existing) = self
+            .import_inventory(&lines)
+            .await
+            .map_err(|e| format!("import: {}", e.data()))?;
+        Ok(serde_json::json!({
+            "added": added,
+            "already_present": existing,
+            "rejected": errors
+                .iter()
+                .map(|(line, reason)| serde_json::json!({"line": line, "reason": reason}))
+                .collect::<Vec<_>>(),
+        }))
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {

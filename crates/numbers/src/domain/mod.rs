@@ -1,4 +1,8 @@
 //! Rules of the numbers service (pure where possible).
 
+pub mod classifiers;
 pub mod errors;
+pub mod inventory;
+pub mod ports;
 pub mod states;
+pub mod views;

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(crossbar_events::OutboxMigration),
             Box::new(crossbar_crud::DocumentsMigration),
             Box::new(super::numbers::NumbersMigration),
+            Box::new(super::ports::PortsMigration),
         ]
     }
 

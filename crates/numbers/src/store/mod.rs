@@ -2,5 +2,6 @@
 
 pub mod migrations;
 pub mod numbers;
+pub mod ports;
 
 pub use migrations::Migrator;

@@ -8,6 +8,7 @@ use crossbar_authz::AccountScope;
 use crossbar_envelope::{ApiError, ApiResult, Reply, RequestEnvelope};
 use serde_json::Value;
 
+use crate::api::{Doc, Endpoint};
 use crate::docs::{Documents, ResourceRules, StoredDoc, WriteContext};
 use crate::listing::ListQuery;
 
@@ -43,23 +44,27 @@ pub fn register_resource(
 ) {
     let collection = format!("/v2/accounts/{{account_id}}/{}", rules.collection());
     let item = format!("{collection}/{{id}}");
+    let (kind, tag) = (rules.kind(), rules.collection());
+    let schema = Some(rules.schema());
     let binding = web::Data::new(ResourceBinding { docs, rules });
-    cfg.service(
-        web::resource(collection)
-            .app_data(binding.clone())
-            .route(web::get().to(list))
-            .route(web::put().to(create))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(item)
-            .app_data(binding)
-            .route(web::get().to(read))
-            .route(web::post().to(replace))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
+    Endpoint::new(collection, tag)
+        .data(binding.clone())
+        .get(
+            list,
+            Doc::list(&format!("List the account's {kind} documents")),
+        )
+        .put(create, Doc::create(&format!("Create a {kind}"), schema))
+        .register(cfg);
+    Endpoint::new(item, tag)
+        .data(binding)
+        .get(read, Doc::read(&format!("Read a {kind}")))
+        .post(replace, Doc::update(&format!("Replace a {kind}"), schema))
+        .patch(
+            patch,
+            Doc::update(&format!("Change some fields of a {kind}"), None),
+        )
+        .delete(delete, Doc::delete(&format!("Delete a {kind}")))
+        .register(cfg);
 }
 
 /// The `/v2/...` path of one document, for `Location`.

@@ -1,6 +1,7 @@
 //! Shared plumbing of every resource: the document store and its verbs, listings
 //! with Kazoo's filters and keyset pagination, and the generic HTTP handlers.
 
+pub mod api;
 pub mod db;
 pub mod docs;
 pub mod handlers;
@@ -9,6 +10,7 @@ pub mod listing;
 pub mod rpc;
 pub mod store;
 
+pub use api::{Doc, Endpoint, Payload};
 pub use docs::{Documents, ResourceRules, StoredDoc, UniqueClaim, WriteAction, WriteContext};
 pub use handlers::{method_not_allowed, register_resource};
 pub use listing::{Filter, ListQuery};

@@ -10,6 +10,7 @@ use crossbar_accounts::{AccountsConfig, AccountsService, Directory};
 use crossbar_auth::{AuthConfig, AuthService};
 use crossbar_authz::{AuthContext, TokenVerifier, UserDirectory};
 use crossbar_callflows::CallflowsService;
+use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
 use crossbar_numbers::NumbersService;
@@ -30,6 +31,7 @@ pub struct Node {
     pub callflows: CallflowsService,
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
+    pub schemas: Arc<SchemaRegistry>,
     databases: Vec<(&'static str, crossbar_crud::db::Db)>,
 }
 
@@ -80,11 +82,12 @@ impl Node {
         let callflows = CallflowsService::start(
             callflows_db.clone(),
             bus.clone(),
-            schemas,
+            schemas.clone(),
             directory.clone(),
         )
         .await?;
         Ok(Self {
+            schemas,
             accounts,
             auth,
             office_hours,
@@ -129,10 +132,36 @@ impl Node {
     /// Registers app data, every route and the fallbacks.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.auth_context.clone()))
-            .app_data(web::Data::new(self.clone()))
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics));
+            .app_data(web::Data::new(self.clone()));
+        let plain = |summary: &str, media: &str| {
+            Doc::read(summary)
+                .public()
+                .response(Payload::Plain(media.to_string()))
+        };
+        Endpoint::new("/healthz", OPERATIONS_TAG)
+            .get(healthz, plain("Liveness", "application/json"))
+            .register(cfg);
+        Endpoint::new("/readyz", OPERATIONS_TAG)
+            .get(
+                readyz,
+                plain(
+                    "Readiness of every dependency (503 when one is down)",
+                    "application/json",
+                ),
+            )
+            .register(cfg);
+        Endpoint::new("/metrics", OPERATIONS_TAG)
+            .get(metrics, plain("Prometheus metrics", "text/plain"))
+            .register(cfg);
+        Endpoint::new("/v2/openapi.json", OPERATIONS_TAG)
+            .get(
+                openapi,
+                plain("This document (OpenAPI 3.1)", "application/json"),
+            )
+            .register(cfg);
+        Endpoint::new("/v2/docs", OPERATIONS_TAG)
+            .get(api_docs, plain("The API documentation page", "text/html"))
+            .register(cfg);
         self.auth.configure(cfg);
         self.accounts.configure(cfg);
         self.office_hours.configure(cfg);
@@ -209,6 +238,21 @@ async fn metrics(node: web::Data<Node>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(crossbar_telemetry::metrics::render())
+}
+
+/// OpenAPI tag of the process's own endpoints.
+const OPERATIONS_TAG: &str = "operations";
+
+/// The OpenAPI document of every route this process registered.
+async fn openapi(node: web::Data<Node>) -> HttpResponse {
+    let document = crossbar_openapi::document(&crossbar_crud::api::catalog(), &node.schemas);
+    HttpResponse::Ok().json(document)
+}
+
+async fn api_docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crossbar_openapi::docs_page("/v2/openapi.json"))
 }
 
 async fn healthz() -> HttpResponse {

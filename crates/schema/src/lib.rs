@@ -73,6 +73,14 @@ impl SchemaRegistry {
         Self::from_sources(embedded::EMBEDDED.iter().copied())
     }
 
+    /// Every schema as written (name, document), sorted by name: for documentation.
+    pub fn raw_schemas(&self) -> Vec<(&str, &Value)> {
+        let mut all: Vec<(&str, &Value)> =
+            self.raw.iter().map(|(name, doc)| (name.as_str(), doc)).collect();
+        all.sort_unstable_by_key(|(name, _)| *name);
+        all
+    }
+
     /// Compiles the given (name, JSON text) schemas; `$ref`s resolve among them.
     fn from_sources<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,

@@ -11,11 +11,6 @@ use crossbar_envelope::{ApiError, ApiResult, Reply};
 
 use crate::domain::Issued;
 
-/// 405 in Kazoo's shape, for every verb a path does not take.
-pub async fn method_not_allowed() -> ApiResult {
-    Err(ApiError::MethodNotAllowed)
-}
-
 /// 501 for Kazoo endpoints this server does not offer (yet).
 pub async fn not_implemented() -> ApiResult {
     Err(ApiError::system(

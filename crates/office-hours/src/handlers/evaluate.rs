@@ -16,7 +16,7 @@ use actix_web::{web, Either, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use crossbar_authz::AccountScope;
-use crossbar_crud::{method_not_allowed, Documents, StoredDoc};
+use crossbar_crud::{Doc, Documents, Endpoint, StoredDoc};
 use crossbar_envelope::request::query_value;
 use crossbar_envelope::time::{gregorian_to_unix, unix_to_gregorian};
 use crossbar_envelope::{ApiError, Reply};
@@ -26,6 +26,8 @@ use crate::domain::calendar::{self, CalendarEvent};
 use crate::domain::rules::{TEMPORAL_RULE, TEMPORAL_RULE_SET};
 use crate::domain::temporal::{self, TemporalRule, NEVER};
 use crate::{OfficeHoursService, DEFAULT_TIMEZONE};
+
+const TAG: &str = "office_hours";
 
 /// How far ahead `next_change` is searched; a later change is reported as `null`.
 pub const NEXT_CHANGE_HORIZON_DAYS: i64 = 731;
@@ -44,24 +46,31 @@ const MAX_UNIX: i64 = 253_370_678_400;
 pub fn configure(service: &OfficeHoursService, cfg: &mut web::ServiceConfig) {
     let data = web::Data::new(service.clone());
     let base = "/v2/accounts/{account_id}";
-    cfg.service(
-        web::resource(format!("{base}/temporal_rules/{{id}}/evaluate"))
-            .app_data(data.clone())
-            .route(web::get().to(evaluate_rule))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/temporal_rules_sets/{{id}}/evaluate"))
-            .app_data(data.clone())
-            .route(web::get().to(evaluate_set))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/temporal_rules/{{id}}/occurrences"))
-            .app_data(data)
-            .route(web::get().to(occurrences))
-            .default_service(web::to(method_not_allowed)),
-    );
+    let at = "RFC 3339 instant or Gregorian seconds (default: now)";
+    Endpoint::new(format!("{base}/temporal_rules/{{id}}/evaluate"), TAG)
+        .data(data.clone())
+        .get(
+            evaluate_rule,
+            Doc::read("Is the rule active at `at`, and when does that change").query("at", at),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/temporal_rules_sets/{{id}}/evaluate"), TAG)
+        .data(data.clone())
+        .get(
+            evaluate_set,
+            Doc::read("Is any rule of the set active at `at`, and when does that change")
+                .query("at", at),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/temporal_rules/{{id}}/occurrences"), TAG)
+        .data(data)
+        .get(
+            occurrences,
+            Doc::read("The rule's next windows (JSON, or iCalendar with Accept: text/calendar)")
+                .query("from", at)
+                .query("count", "How many windows (1..500, default 10)"),
+        )
+        .register(cfg);
 }
 
 /// The zone named `name`, or Kazoo's default (with a warning when a name was given

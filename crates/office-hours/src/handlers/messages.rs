@@ -24,7 +24,7 @@ use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Utc};
 use crossbar_authz::AccountScope;
-use crossbar_crud::{method_not_allowed, Documents, ListQuery, ResourceRules};
+use crossbar_crud::{Doc, Documents, Endpoint, ListQuery, Payload, ResourceRules};
 use crossbar_envelope::render::MAX_BODY_BYTES;
 use crossbar_envelope::request::parse_query;
 use crossbar_envelope::time::now_gregorian;
@@ -38,6 +38,8 @@ use crate::domain::messages::{
 use crate::domain::rules::{VmboxesRules, VMBOX};
 use crate::store::messages::{message, MessageStore, NewBlob, NewMessage};
 use crate::OfficeHoursService;
+
+const TAG: &str = "office_hours";
 
 /// What the message handlers need (app data of their resources).
 pub struct MessagesApi {
@@ -61,35 +63,48 @@ pub fn configure(service: &OfficeHoursService, cfg: &mut web::ServiceConfig) {
     let messages = format!("{boxes}/{{vmbox_id}}/messages");
     // Only GET: other verbs fall through to the generic resource.
     cfg.service(
-        web::resource(boxes)
+        web::resource(boxes) // documented by the catalog (the generic GET of vmboxes)
             .guard(guard::Get())
             .app_data(api.clone())
             .route(web::get().to(list_boxes)),
     );
-    cfg.service(
-        web::resource(messages.clone())
-            .app_data(api.clone())
-            .route(web::get().to(list))
-            .route(web::put().to(deposit))
-            .route(web::post().to(change_folders))
-            .route(web::delete().to(delete_many))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{messages}/{{media_id}}"))
-            .app_data(api.clone())
-            .route(web::get().to(read))
-            .route(web::post().to(change))
-            .route(web::delete().to(delete_one))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{messages}/{{media_id}}/raw"))
-            .app_data(api)
-            .route(web::get().to(raw))
-            .route(web::put().to(upload_raw))
-            .default_service(web::to(method_not_allowed)),
-    );
+    let audio = || Payload::Raw(vec!["audio/*".to_string()]);
+    Endpoint::new(messages.clone(), TAG)
+        .data(api.clone())
+        .get(
+            list,
+            Doc::list("Messages of a voicemail box").query("folder", "new, saved or deleted"),
+        )
+        .put(
+            deposit,
+            Doc::create("Deposit a message (raw audio body, or JSON metadata)", None),
+        )
+        .post(
+            change_folders,
+            Doc::update(
+                "Move messages between folders (`data.messages`, `data.folder`)",
+                None,
+            ),
+        )
+        .delete(
+            delete_many,
+            Doc::delete("Delete messages (all, or by folder)"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{messages}/{{media_id}}"), TAG)
+        .data(api.clone())
+        .get(read, Doc::read("One message's metadata"))
+        .post(change, Doc::update("Change a message (its folder)", None))
+        .delete(delete_one, Doc::delete("Delete a message"))
+        .register(cfg);
+    Endpoint::new(format!("{messages}/{{media_id}}/raw"), TAG)
+        .data(api)
+        .get(raw, Doc::read("The message's audio").response(audio()))
+        .put(
+            upload_raw,
+            Doc::update("Upload the message's audio", None).request(audio()),
+        )
+        .register(cfg);
 }
 
 type BoxPath = web::Path<(String, String)>;

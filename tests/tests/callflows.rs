@@ -318,45 +318,78 @@ fn uniqueness_holds_under_concurrent_puts() {
     }
 }
 
+/// Assigns `number` to `account`: through the numbers service's HTTP API when it
+/// runs (superduper admin creates it in the account), else in the stand-in's table.
+fn assign(env: &Env, number: &str, account: &str) {
+    match &env.owners {
+        Some(table) => {
+            table
+                .lock()
+                .unwrap()
+                .insert(number.to_string(), account.to_string());
+        }
+        None => {
+            let created = env.server.call(
+                "PUT",
+                &format!(
+                    "/v2/accounts/{account}/phone_numbers/{}",
+                    number.replace('+', "%2B")
+                ),
+                Some(&env.token),
+                Some(json!({"data": {}})),
+            );
+            assert_eq!(created.status, 201, "{number}: {:?}", created.body);
+        }
+    }
+}
+
 #[test]
 fn dids_owned_outside_the_callers_tree_are_forbidden() {
     let env = setup("America/New_York");
-    let Some(owners) = &env.owners else {
-        // The numbers service answers: its own tests cover assignment; nothing to fake.
-        return;
-    };
-    let (other, _) =
-        env.server
-            .account_with_admin(&env.token, &env.server.master_id, "Elsewhere Inc");
-    let (child, child_token) = env
+    let master = env.server.master_id.clone();
+    // Callers are the admins of the accounts (a superduper admin may use any number).
+    let (main, main_token) = env
         .server
-        .account_with_admin(&env.token, &env.account, "Child Co");
-    {
-        let mut table = owners.lock().unwrap();
-        table.insert("+14155550111".into(), other.clone());
-        table.insert("+14155550112".into(), other.clone());
-        table.insert("+14155550113".into(), env.account.clone());
-        table.insert("+14155550114".into(), child.clone());
-    }
+        .account_with_admin(&env.token, &master, "Main Co");
+    let (other, _) = env
+        .server
+        .account_with_admin(&env.token, &master, "Elsewhere Inc");
+    let (child, child_token) = env.server.account_with_admin(&env.token, &main, "Child Co");
+    assign(&env, "+14155550111", &other);
+    assign(&env, "+14155550112", &other);
+    assign(&env, "+14155550113", &main);
+    assign(&env, "+14155550114", &child);
+    let put = |account: &str, token: &str, numbers: Value| {
+        env.server.call(
+            "PUT",
+            &format!("/v2/accounts/{account}/callflows"),
+            Some(token),
+            Some(json!({"data": {"numbers": numbers}})),
+        )
+    };
     // Numbers of the account itself and of its descendants are fine.
-    let ok = env.callflow(json!({"numbers": ["4155550113", "+14155550114"]}));
+    let ok = put(&main, &main_token, json!(["4155550113", "+14155550114"]));
     assert_eq!(ok.status, 201, "{:?}", ok.body);
     // Owned by another branch of the tree: 403, every such number named.
-    let denied = env.callflow(json!({"numbers": ["+14155550111", "2000", "4155550112"]}));
+    let denied = put(
+        &main,
+        &main_token,
+        json!(["+14155550111", "2000", "4155550112"]),
+    );
     assert_error(&denied, 403, "forbidden");
     assert_eq!(
         denied.body["data"],
         json!({"message": "unauthorized to use +14155550111, +14155550112"})
     );
-    // The child's admin may not use its parent's number; a superduper admin may use any.
-    let parent_number = env.server.call(
-        "PUT",
-        &format!("/v2/accounts/{child}/callflows"),
-        Some(&child_token),
-        Some(json!({"data": {"numbers": ["+14155550113"]}})),
-    );
+    // The child's admin may not use its parent's number.
+    let parent_number = put(&child, &child_token, json!(["+14155550113"]));
     assert_error(&parent_number, 403, "forbidden");
-    let sd = env.callflow(json!({"numbers": ["+14155550111"]}));
+    assert_eq!(
+        parent_number.body["data"]["message"],
+        "unauthorized to use +14155550113"
+    );
+    // A superduper admin may use any number.
+    let sd = put(&main, &env.token, json!(["+14155550111"]));
     assert_eq!(sd.status, 201, "{:?}", sd.body);
 }
 

@@ -6,7 +6,7 @@
 //! patterns of an account are compiled once into a [`PatternSet`] (a `RegexSet` that
 //! says in one pass which patterns match) and cached until a callflow changes.
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::Serialize;
 
 /// The number Kazoo falls back to when nothing else matches.
@@ -19,10 +19,16 @@ pub struct PatternEntry {
     pub callflow_id: String,
 }
 
+/// Compiled-size limit of an account's combined pattern set (the default, 10 MiB,
+/// is too small for a thousand patterns).
+const SET_SIZE_LIMIT: usize = 256 << 20;
+
 /// The compiled patterns of one account.
 #[derive(Debug)]
 pub struct PatternSet {
-    set: RegexSet,
+    /// `None` only if the combined set cannot be compiled within the limit; then
+    /// every pattern is tried on its own.
+    set: Option<RegexSet>,
     regexes: Vec<Regex>,
     entries: Vec<PatternEntry>,
 }
@@ -53,8 +59,14 @@ impl PatternSet {
             .iter()
             .filter_map(|e| Regex::new(&e.pattern).ok())
             .collect();
-        let set = RegexSet::new(entries.iter().map(|e| e.pattern.as_str()))
-            .unwrap_or_else(|_| RegexSet::empty());
+        let set = RegexSetBuilder::new(entries.iter().map(|e| e.pattern.as_str()))
+            .size_limit(SET_SIZE_LIMIT)
+            .dfa_size_limit(SET_SIZE_LIMIT)
+            .build()
+            .map_err(
+                |error| tracing::warn!(%error, "pattern set falls back to one regex at a time"),
+            )
+            .ok();
         Self {
             set,
             regexes,
@@ -78,7 +90,13 @@ impl PatternSet {
     /// first in pattern order (Kazoo only replaces its best on a strictly longer one).
     pub fn best_match(&self, number: &str) -> Option<PatternMatch> {
         let mut best: Option<(usize, PatternMatch)> = None;
-        for index in self.set.matches(number).iter() {
+        let matching: Vec<usize> = match &self.set {
+            Some(set) => set.matches(number).iter().collect(),
+            None => (0..self.regexes.len())
+                .filter(|i| self.regexes.get(*i).is_some_and(|r| r.is_match(number)))
+                .collect(),
+        };
+        for index in matching {
             let (Some(regex), Some(entry)) = (self.regexes.get(index), self.entries.get(index))
             else {
                 continue;
@@ -224,6 +242,15 @@ mod tests {
         );
         let none = |_: &str| None;
         assert_eq!(resolve("5", none, &PatternSet::empty()), None);
+    }
+
+    #[test]
+    fn a_thousand_patterns_compile_into_one_set() {
+        let set = PatternSet::build(
+            (0..1000).map(|i| entry(&format!("^\\*{i:03}([0-9]+)$"), &i.to_string())),
+        );
+        assert!(set.set.is_some());
+        assert_eq!(set.best_match("*517123").unwrap().callflow_id, "517");
     }
 
     #[test]

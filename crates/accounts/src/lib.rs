@@ -53,6 +53,8 @@ pub struct AccountsService {
     pub docs: Documents,
     pub directory: Directory,
     pub config: Arc<AccountsConfig>,
+    /// To ask other services before destructive changes (active port requests).
+    pub bus: Arc<dyn Bus>,
 }
 
 impl AccountsService {
@@ -83,6 +85,7 @@ impl AccountsService {
             store,
             docs,
             config: Arc::new(config),
+            bus,
         })
     }
 

@@ -58,6 +58,29 @@ impl NumbersService {
             Arc::new(handlers::rpc::OwnersResponder { db: db.clone() }),
         )
         .await;
+        let manager = manager::NumberManager {
+            db: db.clone(),
+            outbox: outbox.clone(),
+        };
+        bus.respond(
+            handlers::rpc::ACTIVE_PORTS_SUBJECT,
+            Arc::new(events::ActivePorts {
+                manager: manager.clone(),
+            }),
+        )
+        .await;
+        bus.subscribe(
+            events::CALLFLOW_EVENTS_PREFIX,
+            Arc::new(events::CallflowUsage {
+                manager: manager.clone(),
+            }),
+        )
+        .await;
+        bus.subscribe(
+            events::ACCOUNT_DELETED_SUBJECT,
+            Arc::new(events::AccountRemoval { manager }),
+        )
+        .await;
         Ok(Self {
             docs,
             bus,

@@ -17,5 +17,6 @@ pub fn configure(service: &NumbersService, cfg: &mut web::ServiceConfig) {
         },
         schemas: Arc::clone(&service.schemas),
     });
-    phone_numbers::configure(api, cfg);
+    phone_numbers::configure(api.clone(), cfg);
+    crate::handlers::port_requests::configure(api, cfg);
 }

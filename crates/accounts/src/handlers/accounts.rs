@@ -96,6 +96,19 @@ async fn commit_update(
     Ok(reply_for(&model, view))
 }
 
+/// The numbers service's answer to "does this account have a port in progress".
+pub const ACTIVE_PORTS_SUBJECT: &str = "crossbar.rpc.numbers.port_requests.active";
+
+/// 500 `account_has_active_port`, Kazoo's refusal to delete an account that is porting
+/// numbers in.
+pub fn has_active_port() -> ApiError {
+    ApiError::system(
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "account_has_active_port",
+        "Account has active port request",
+    )
+}
+
 /// 500 `account_has_descendants`, Kazoo's refusal for accounts with children.
 pub fn has_descendants() -> ApiError {
     ApiError::system(
@@ -347,6 +360,18 @@ pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) ->
     scope.require_admin()?;
     if service.store.has_children(&existing.id).await? {
         return Err(has_descendants());
+    }
+    let ports = service
+        .bus
+        .request(
+            ACTIVE_PORTS_SUBJECT,
+            serde_json::json!({"account_id": existing.id}),
+            crossbar_events::DEFAULT_REQUEST_TIMEOUT,
+        )
+        .await
+        .map_err(crossbar_crud::rpc::bus_error)?;
+    if ports.get("active").and_then(serde_json::Value::as_bool) == Some(true) {
+        return Err(has_active_port());
     }
     let view = view_of(&service, &existing, &scope.caller.account.id, false).await?;
     service

@@ -3,6 +3,7 @@
 pub mod classifiers;
 pub mod errors;
 pub mod inventory;
+pub mod loa;
 pub mod ports;
 pub mod states;
 pub mod views;

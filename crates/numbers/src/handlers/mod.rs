@@ -1,4 +1,5 @@
 //! HTTP handlers of the numbers service.
 
 pub mod phone_numbers;
+pub mod port_requests;
 pub mod rpc;

@@ -62,7 +62,12 @@ fn service(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> CallflowsServ
         CallflowsService::migrate(&db.write).await.unwrap();
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
         let schemas = Arc::new(SchemaRegistry::load_embedded().unwrap());
-        let docs = Documents::new(&db, Outbox::new(db.write.clone(), bus.clone()), schemas, "callflows");
+        let docs = Documents::new(
+            &db,
+            Outbox::new(db.write.clone(), bus.clone()),
+            schemas,
+            "callflows",
+        );
         let scope = format!("{ACCOUNT}:callflow");
         let txn = db.write.begin().await.unwrap();
         let numbers = (0..NUMBERS).map(|i| (number(i), format!("{:032x}", i + 10_000), "numbers"));

@@ -7,11 +7,14 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use crossbar_crud::handlers::{self as crud, method_not_allowed, ResourceBinding};
+use crossbar_crud::handlers::{self as crud, ResourceBinding};
+use crossbar_crud::{Doc, Endpoint};
 
 use crate::domain::rules::CallflowsRules;
 use crate::handlers::{callflows, lint, simulate};
 use crate::CallflowsService;
+
+const TAG: &str = "callflows";
 
 pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
     let data = web::Data::new(service.clone());
@@ -23,33 +26,46 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
         }),
     });
     let collection = "/v2/accounts/{account_id}/callflows";
-    cfg.service(
-        web::resource(format!("{collection}/simulate"))
-            .app_data(data.clone())
-            .route(web::post().to(simulate::simulate))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{collection}/{{id}}/lint"))
-            .app_data(data.clone())
-            .route(web::get().to(lint::lint))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(collection)
-            .app_data(binding.clone())
-            .route(web::get().to(crud::list))
-            .route(web::put().to(crud::create))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{collection}/{{id}}"))
-            .app_data(binding)
-            .app_data(data)
-            .route(web::get().to(callflows::read))
-            .route(web::post().to(crud::replace))
-            .route(web::patch().to(crud::patch))
-            .route(web::delete().to(crud::delete))
-            .default_service(web::to(method_not_allowed)),
-    );
+    Endpoint::new(format!("{collection}/simulate"), TAG)
+        .data(data.clone())
+        .post(
+            simulate::simulate,
+            Doc::update(
+                "Where does a call to `number` at `at` go: the resolved callflow and the path of nodes",
+                None,
+            ),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{collection}/{{id}}/lint"), TAG)
+        .data(data.clone())
+        .get(
+            lint::lint,
+            Doc::read("Missing references and unreachable children of a callflow"),
+        )
+        .register(cfg);
+    Endpoint::new(collection, TAG)
+        .data(binding.clone())
+        .get(crud::list, Doc::list("List the account's callflows"))
+        .put(
+            crud::create,
+            Doc::create("Create a callflow", Some("callflows")),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{collection}/{{id}}"), TAG)
+        .data(binding)
+        .data(data)
+        .get(
+            callflows::read,
+            Doc::read("Read a callflow, with `metadata` for every id it references"),
+        )
+        .post(
+            crud::replace,
+            Doc::update("Replace a callflow", Some("callflows")),
+        )
+        .patch(
+            crud::patch,
+            Doc::update("Change some fields of a callflow", None),
+        )
+        .delete(crud::delete, Doc::delete("Delete a callflow"))
+        .register(cfg);
 }

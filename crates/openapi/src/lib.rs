@@ -138,24 +138,34 @@ pub fn document(operations: &[Operation], schemas: &SchemaRegistry) -> Value {
                     .build(),
             ));
         }
-        let mut success = ResponseBuilder::new().description(doc.summary.clone());
-        if let Some((media, content)) = success_content(&doc.response) {
-            success = success.content(media, content);
-        }
-        let error = ResponseBuilder::new()
-            .description(
-                "Kazoo error envelope (`status` \"error\", `error` code, `message`, `data`)",
-            )
-            .content(
+        let error = |description: String| {
+            ResponseBuilder::new().description(description).content(
                 "application/json",
                 ContentBuilder::new()
                     .schema(Some(schema_ref("ErrorEnvelope")))
                     .build(),
-            );
+            )
+        };
+        let success = if doc.success >= 400 {
+            // An endpoint that only ever refuses (e.g. 501 not implemented).
+            error(doc.summary.clone())
+        } else {
+            let mut success = ResponseBuilder::new().description(doc.summary.clone());
+            if let Some((media, content)) = success_content(&doc.response) {
+                success = success.content(media, content);
+            }
+            success
+        };
         builder = builder.responses(
             ResponsesBuilder::new()
                 .response(doc.success.to_string(), success)
-                .response("default", error),
+                .response(
+                    "default",
+                    error(
+                        "Kazoo error envelope (`status` \"error\", `error` code, `message`, `data`)"
+                            .to_string(),
+                    ),
+                ),
         );
         if doc.auth {
             builder =

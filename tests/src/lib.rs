@@ -64,8 +64,9 @@ fn init_test_logging() {
     ONCE.call_once(|| {
         if let Some(path) = std::env::var_os("CROSSBAR_TEST_LOG").filter(|p| !p.is_empty()) {
             crossbar_telemetry::logging::init_json_file(
-                std::path::Path::new(&path),
+                Some(std::path::Path::new(&path)),
                 "debug,ureq=warn,rustls=warn,sqlx=warn,sea_orm=warn,actix_server=warn",
+                None,
             )
             .expect("test log file");
         }

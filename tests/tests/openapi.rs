@@ -25,6 +25,7 @@ fn concrete(template: &str, account: &str) -> String {
         .split('/')
         .map(|segment| match segment {
             "{account_id}" => account.to_string(),
+            "{state}" => "submitted".to_string(),
             s if s.starts_with('{') => {
                 if s.contains("number") {
                     "%2B14155550000".to_string()
@@ -50,7 +51,7 @@ fn every_documented_operation_is_served_and_nothing_else_is() {
     let doc = document(&server);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert!(paths.len() > 35, "only {} paths documented", paths.len());
+    assert!(paths.len() > 70, "only {} paths documented", paths.len());
     let mut operations = 0;
     for (template, item) in paths {
         let path = concrete(template, &server.master_id);
@@ -73,15 +74,21 @@ fn every_documented_operation_is_served_and_nothing_else_is() {
                     "{method} {template} is documented but answers 405"
                 );
             } else {
+                // Kazoo answers 403 to other verbs on the port-authority view.
+                let refusal = if template == "/v2/port_requests" {
+                    403
+                } else {
+                    405
+                };
                 assert_eq!(
-                    answer.status, 405,
+                    answer.status, refusal,
                     "{method} {template} answers {} but is not documented: {:?}",
                     answer.status, answer.body
                 );
             }
         }
     }
-    assert!(operations > 60, "only {operations} operations");
+    assert!(operations > 110, "only {operations} operations");
 }
 
 #[test]
@@ -181,7 +188,6 @@ fn collect_refs(value: &Value, out: &mut BTreeSet<String>) {
 /// Routes mounted with actix directly would be served but not documented; only the
 /// route catalog (`crossbar_crud::api::Endpoint`) may mount them.
 #[test]
-#[ignore = "enabled once the numbers and callflows routes are on the catalog"]
 fn no_route_is_mounted_outside_the_catalog() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
     let mut offenders = Vec::new();

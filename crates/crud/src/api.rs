@@ -8,7 +8,13 @@ use std::sync::{Mutex, OnceLock};
 
 use actix_web::{web, FromRequest, Handler, Responder};
 
+use crossbar_envelope::{ApiError, ApiResult};
+
 use crate::handlers::method_not_allowed;
+
+async fn forbidden() -> ApiResult {
+    Err(ApiError::Forbidden(None))
+}
 
 /// What travels in a request or response body.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +167,7 @@ pub struct Endpoint {
     tag: String,
     resource: actix_web::Resource,
     operations: Vec<Operation>,
+    forbid_others: bool,
 }
 
 macro_rules! verb {
@@ -185,7 +192,14 @@ impl Endpoint {
             path,
             tag: tag.to_string(),
             operations: Vec::new(),
+            forbid_others: false,
         }
+    }
+
+    /// Other methods answer 403 instead of 405 (where Kazoo does so).
+    pub fn forbid_other_methods(mut self) -> Self {
+        self.forbid_others = true;
+        self
     }
 
     /// Resource-level app data (the service state its handlers extract).
@@ -216,6 +230,11 @@ impl Endpoint {
         for operation in self.operations {
             record(operation);
         }
-        cfg.service(self.resource.default_service(web::to(method_not_allowed)));
+        let resource = if self.forbid_others {
+            self.resource.default_service(web::to(forbidden))
+        } else {
+            self.resource.default_service(web::to(method_not_allowed))
+        };
+        cfg.service(resource);
     }
 }

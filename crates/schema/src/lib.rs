@@ -75,8 +75,11 @@ impl SchemaRegistry {
 
     /// Every schema as written (name, document), sorted by name: for documentation.
     pub fn raw_schemas(&self) -> Vec<(&str, &Value)> {
-        let mut all: Vec<(&str, &Value)> =
-            self.raw.iter().map(|(name, doc)| (name.as_str(), doc)).collect();
+        let mut all: Vec<(&str, &Value)> = self
+            .raw
+            .iter()
+            .map(|(name, doc)| (name.as_str(), doc))
+            .collect();
         all.sort_unstable_by_key(|(name, _)| *name);
         all
     }

@@ -16,7 +16,6 @@ use crossbar_envelope::RequestId;
 use tracing::Instrument;
 
 use crate::metrics::{HTTP_DURATION, HTTP_REQUESTS};
-use crate::TraceContext;
 
 /// Route label for requests no route matched (so unknown paths cannot blow up the
 /// label set).
@@ -28,12 +27,11 @@ pub async fn telemetry_middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let trace = req
+    let traceparent = req
         .headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::from_traceparent)
-        .unwrap_or_else(TraceContext::new_root);
+        .map(str::to_string);
     let request_id = req
         .extensions()
         .get::<RequestId>()
@@ -45,15 +43,18 @@ pub async fn telemetry_middleware(
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
     let span = tracing::info_span!(
         "request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
         request_id = %request_id,
-        trace_id = %trace.trace_id,
-        span_id = %trace.span_id,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
         method = %method,
         route = %route,
     );
-    req.extensions_mut().insert(trace);
+    let trace = crate::trace::attach(&span, traceparent.as_deref());
+    req.extensions_mut().insert(trace.clone());
 
-    let result = next.call(req).instrument(span.clone()).await;
+    let result = crate::trace::scope(trace, next.call(req).instrument(span.clone())).await;
     let elapsed = started.elapsed().as_secs_f64();
     let status = match &result {
         Ok(response) => response.status().as_u16(),

@@ -5,6 +5,7 @@
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod trace;
 pub mod trace_context;
 
 pub use http::telemetry_middleware;

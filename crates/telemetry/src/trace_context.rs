@@ -56,6 +56,14 @@ impl TraceContext {
         })
     }
 
+    /// The caller's span id (for a context built from a caller's `traceparent`, that
+    /// header's parent id; otherwise this context's own span id).
+    pub fn span_id_of_caller(&self) -> String {
+        self.parent_span_id
+            .clone()
+            .unwrap_or_else(|| self.span_id.clone())
+    }
+
     /// The `traceparent` to send with calls made on behalf of this request.
     pub fn traceparent(&self) -> String {
         format!(

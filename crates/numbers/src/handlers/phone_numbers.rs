@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest};
 use crossbar_authz::{AccountScope, AuthContext, Caller};
-use crossbar_crud::method_not_allowed;
+use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::render::MAX_BODY_BYTES;
 use crossbar_envelope::{ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors};
 use crossbar_schema::SchemaRegistry;
@@ -18,6 +18,8 @@ use crate::domain::views;
 use crate::domain::{classifiers, inventory};
 use crate::manager::{NumberManager, Requestor};
 use crate::store::{numbers as store, ports};
+
+const TAG: &str = "phone_numbers";
 
 /// What the handlers need (app data).
 pub struct NumbersApi {
@@ -32,106 +34,136 @@ pub const MAX_QUANTITY: u64 = 500;
 
 pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
     let base = "/v2/accounts/{account_id}/phone_numbers";
-    cfg.service(
-        web::resource("/v2/phone_numbers")
-            .app_data(api.clone())
-            .route(web::get().to(search_without_account))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource("/v2/phone_numbers/inventory")
-            .app_data(api.clone())
-            .route(web::put().to(import_inventory))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(base)
-            .app_data(api.clone())
-            .route(web::get().to(list))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/collection"))
-            .app_data(api.clone())
-            .route(web::put().to(collection_create))
-            .route(web::post().to(collection_replace))
-            .route(web::patch().to(collection_patch))
-            .route(web::delete().to(collection_release))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/collection/activate"))
-            .app_data(api.clone())
-            .route(web::put().to(collection_activate))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/classifiers"))
-            .app_data(api.clone())
-            .route(web::get().to(classifiers_all))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/classifiers/{{number}}"))
-            .app_data(api.clone())
-            .route(web::get().to(classify_one))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/carriers_info"))
-            .app_data(api.clone())
-            .route(web::get().to(carriers_info))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/fix"))
-            .app_data(api.clone())
-            .route(web::post().to(fix_all))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/fix/{{number}}"))
-            .app_data(api.clone())
-            .route(web::post().to(fix_one))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/check"))
-            .app_data(api.clone())
-            .route(web::post().to(check))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/locality"))
-            .app_data(api.clone())
-            .route(web::post().to(locality))
-            .default_service(web::to(method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{number}}"))
-            .app_data(api.clone())
-            .route(web::get().to(read))
-            .route(web::put().to(create))
-            .route(web::post().to(replace))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(release))
-            .default_service(web::to(method_not_allowed)),
-    );
-    for (action, handler) in [("activate", 0), ("reserve", 1), ("port", 2)] {
-        let resource = web::resource(format!("{base}/{{number}}/{action}")).app_data(api.clone());
-        let resource = match handler {
-            0 => resource.route(web::put().to(activate)),
-            1 => resource.route(web::put().to(reserve)),
-            _ => resource.route(web::put().to(port)),
-        };
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
-    }
-    cfg.service(
-        web::resource(format!("{base}/{{number}}/identify"))
-            .app_data(api)
-            .route(web::get().to(identify))
-            .default_service(web::to(method_not_allowed)),
-    );
+    let search = |summary: &str| {
+        Doc::list(summary)
+            .query("prefix", "Leading digits (3..10), required")
+            .query("quantity", "How many numbers (default 1)")
+            .query("offset", "Skip this many matches")
+            .query("country", "ISO 3166 alpha-2 country (default US)")
+    };
+    Endpoint::new("/v2/phone_numbers", TAG)
+        .data(api.clone())
+        .get(
+            search_without_account,
+            search("Search the number inventory (no token needed)").public(),
+        )
+        .register(cfg);
+    Endpoint::new("/v2/phone_numbers/inventory", TAG)
+        .data(api.clone())
+        .put(
+            import_inventory,
+            Doc::create(
+                "Load inventory numbers from a CSV body (superduper admins)",
+                None,
+            )
+            .request(Payload::Raw(vec!["text/csv".to_string()])),
+        )
+        .register(cfg);
+    Endpoint::new(base, TAG)
+        .data(api.clone())
+        .get(
+            list,
+            Doc::read("The account's numbers (`data.numbers` map)")
+                .query(
+                    "prefix",
+                    "Search the inventory instead (with quantity, offset)",
+                )
+                .query("include_ports", "false: leave numbers being ported in out"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/collection"), TAG)
+        .data(api.clone())
+        .put(
+            collection_create,
+            Doc::update("Add several numbers (`data.numbers`)", None),
+        )
+        .post(
+            collection_replace,
+            Doc::update("Replace several numbers' documents", None),
+        )
+        .patch(
+            collection_patch,
+            Doc::update("Change several numbers' documents", None),
+        )
+        .delete(collection_release, Doc::delete("Release several numbers"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/collection/activate"), TAG)
+        .data(api.clone())
+        .put(
+            collection_activate,
+            Doc::update("Activate several numbers", None),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/classifiers"), TAG)
+        .data(api.clone())
+        .get(classifiers_all, Doc::read("The number classifiers"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/classifiers/{{number}}"), TAG)
+        .data(api.clone())
+        .get(
+            classify_one,
+            Doc::read("The first classifier that matches a number"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/carriers_info"), TAG)
+        .data(api.clone())
+        .get(carriers_info, Doc::read("The carriers numbers come from"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/fix"), TAG)
+        .data(api.clone())
+        .post(fix_all, Doc::update("Repair the account's numbers", None))
+        .register(cfg);
+    Endpoint::new(format!("{base}/fix/{{number}}"), TAG)
+        .data(api.clone())
+        .post(fix_one, Doc::update("Repair one number", None))
+        .register(cfg);
+    Endpoint::new(format!("{base}/check"), TAG)
+        .data(api.clone())
+        .post(
+            check,
+            Doc::update("Whether numbers are available (`data.numbers`)", None),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/locality"), TAG)
+        .data(api.clone())
+        .post(
+            locality,
+            Doc::update("Locality of numbers (`data.numbers`)", None),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{number}}"), TAG)
+        .data(api.clone())
+        .get(read, Doc::read("One number"))
+        .put(
+            create,
+            Doc::create(
+                "Add a number (reserved unless `create_with_state`)",
+                Some("phone_numbers"),
+            ),
+        )
+        .post(
+            replace,
+            Doc::update("Replace a number's document", Some("phone_numbers")),
+        )
+        .patch(patch, Doc::update("Change some fields of a number", None))
+        .delete(release, Doc::delete("Release a number"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{number}}/activate"), TAG)
+        .data(api.clone())
+        .put(activate, Doc::update("Put a number in service", None))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{number}}/reserve"), TAG)
+        .data(api.clone())
+        .put(reserve, Doc::update("Reserve a number", None))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{number}}/port"), TAG)
+        .data(api.clone())
+        .put(port, Doc::update("Mark a number as being ported in", None))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{number}}/identify"), TAG)
+        .data(api)
+        .get(identify, Doc::read("Which account a number belongs to"))
+        .register(cfg);
 }
 
 type NumberPath = web::Path<(String, String)>;

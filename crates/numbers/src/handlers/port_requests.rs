@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use crossbar_authz::{AccountRef, AccountScope, AuthContext, Caller};
 use crossbar_crud::db::db_error;
+use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::render::MAX_BODY_BYTES;
 use crossbar_envelope::time::now_gregorian;
 use crossbar_envelope::{ids, ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors};
@@ -22,6 +23,8 @@ use crate::handlers::phone_numbers::NumbersApi;
 use crate::store::numbers as number_store;
 use crate::store::ports::{self as store, PortRow};
 
+const TAG: &str = "port_requests";
+
 type Api = web::Data<NumbersApi>;
 type PortPath = web::Path<(String, String)>;
 type SubPath = web::Path<(String, String, String)>;
@@ -30,77 +33,118 @@ pub const EVENT_PREFIX: &str = "crossbar.numbers.port_request.";
 
 pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
     let base = "/v2/accounts/{account_id}/port_requests";
-    cfg.service(
-        web::resource("/v2/port_requests")
-            .app_data(api.clone())
-            .route(web::get().to(authority_list))
-            .default_service(web::to(forbidden)),
-    );
-    cfg.service(
-        web::resource("/v2/accounts/{account_id}/descendants/port_requests")
-            .app_data(api.clone())
-            .route(web::get().to(descendants))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(base)
-            .app_data(api.clone())
-            .route(web::get().to(list))
-            .route(web::put().to(create))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/last_submitted"))
-            .app_data(api.clone())
-            .route(web::get().to(last_submitted))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}"))
-            .app_data(api.clone())
-            .route(web::get().to(read))
-            .route(web::post().to(replace))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}/attachments"))
-            .app_data(api.clone())
-            .route(web::get().to(list_attachments))
-            .route(web::put().to(add_attachment))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}/attachments/{{name}}"))
-            .app_data(api.clone())
-            .route(web::get().to(get_attachment))
-            .route(web::post().to(replace_attachment))
-            .route(web::delete().to(delete_attachment))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}/timeline"))
-            .app_data(api.clone())
-            .route(web::get().to(timeline))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}/loa"))
-            .app_data(api.clone())
-            .route(web::get().to(letter))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource(format!("{base}/{{port_id}}/{{state}}"))
-            .app_data(api)
-            .route(web::patch().to(transition))
-            .default_service(web::to(crossbar_crud::method_not_allowed)),
-    );
-}
-
-async fn forbidden() -> ApiResult {
-    Err(ApiError::Forbidden(None))
+    let files = || {
+        Payload::Raw(
+            [
+                "application/pdf",
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/tiff",
+            ]
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        )
+    };
+    Endpoint::new("/v2/port_requests", TAG)
+        .data(api.clone())
+        .get(
+            authority_list,
+            Doc::read("Port requests the caller is the port authority of, by state"),
+        )
+        .forbid_other_methods()
+        .register(cfg);
+    Endpoint::new("/v2/accounts/{account_id}/descendants/port_requests", TAG)
+        .data(api.clone())
+        .get(
+            descendants,
+            Doc::read("Port requests of the account and its descendants"),
+        )
+        .register(cfg);
+    Endpoint::new(base, TAG)
+        .data(api.clone())
+        .get(
+            list,
+            Doc::read("The account's port requests (by_types buckets, by_number)")
+                .query("by_types", "Comma-separated states, or all")
+                .query("by_number", "Only requests holding this number"),
+        )
+        .put(
+            create,
+            Doc::create("Open a port request", Some("port_requests")),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/last_submitted"), TAG)
+        .data(api.clone())
+        .get(last_submitted, Doc::read("The request submitted last"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}"), TAG)
+        .data(api.clone())
+        .get(read, Doc::read("One port request"))
+        .post(
+            replace,
+            Doc::update(
+                "Replace a port request (editable states only)",
+                Some("port_requests"),
+            ),
+        )
+        .patch(
+            patch,
+            Doc::update("Change some fields of a port request", None),
+        )
+        .delete(
+            delete,
+            Doc::delete("Delete a port request (unconfirmed only)"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}/attachments"), TAG)
+        .data(api.clone())
+        .get(list_attachments, Doc::read("The request's attachments"))
+        .put(
+            add_attachment,
+            Doc::create("Attach a document (PDF or image; name in `filename`)", None)
+                .request(files())
+                .query("filename", "The attachment's name"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}/attachments/{{name}}"), TAG)
+        .data(api.clone())
+        .get(
+            get_attachment,
+            Doc::read("An attachment, as uploaded").response(files()),
+        )
+        .post(
+            replace_attachment,
+            Doc::update("Replace an attachment", None).request(files()),
+        )
+        .delete(delete_attachment, Doc::delete("Remove an attachment"))
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}/timeline"), TAG)
+        .data(api.clone())
+        .get(
+            timeline,
+            Doc::read("Transitions and comments, oldest first"),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}/loa"), TAG)
+        .data(api.clone())
+        .get(
+            letter,
+            Doc::read("The letter of authorisation (PDF)")
+                .response(Payload::Raw(vec!["application/pdf".to_string()])),
+        )
+        .register(cfg);
+    Endpoint::new(format!("{base}/{{port_id}}/{{state}}"), TAG)
+        .data(api)
+        .patch(
+            transition,
+            Doc::update(
+                "Move the request to `state` (with an optional `reason`)",
+                None,
+            ),
+        )
+        .register(cfg);
 }
 
 fn auth_context(req: &HttpRequest) -> Result<web::Data<AuthContext>, ApiError> {

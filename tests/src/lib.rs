@@ -57,20 +57,34 @@ fn fresh_postgres_url(base: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+static LOGGING: std::sync::Once = std::sync::Once::new();
+
+const TEST_LOG_FILTER: &str =
+    "debug,ureq=warn,rustls=warn,sqlx=warn,sea_orm=warn,actix_server=warn";
+
 /// With `CROSSBAR_TEST_LOG=FILE`, every server of this test binary logs (JSON, debug
 /// level for crossbar) to FILE, so a whole run can be checked for leaked secrets.
 fn init_test_logging() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if let Some(path) = std::env::var_os("CROSSBAR_TEST_LOG").filter(|p| !p.is_empty()) {
-            crossbar_telemetry::logging::init_json_file(
-                Some(std::path::Path::new(&path)),
-                "debug,ureq=warn,rustls=warn,sqlx=warn,sea_orm=warn,actix_server=warn",
-                None,
-            )
-            .expect("test log file");
-        }
-    });
+    LOGGING.call_once(|| install_logging(None));
+}
+
+/// Sends every span of this test binary to `provider` (call before the first
+/// `TestServer::start`; one provider per test binary).
+pub fn install_test_tracing(provider: opentelemetry_sdk::trace::SdkTracerProvider) {
+    LOGGING.call_once(|| install_logging(Some(provider)));
+}
+
+fn install_logging(provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>) {
+    let path = std::env::var_os("CROSSBAR_TEST_LOG").filter(|p| !p.is_empty());
+    if path.is_none() && provider.is_none() {
+        return;
+    }
+    crossbar_telemetry::logging::init_json_file(
+        path.as_deref().map(std::path::Path::new),
+        TEST_LOG_FILTER,
+        provider,
+    )
+    .expect("test log file");
 }
 
 impl TestServer {

@@ -29,6 +29,10 @@ pub struct Event {
     /// The public document (never credentials).
     #[serde(default)]
     pub doc: Value,
+    /// W3C `traceparent` of the request that caused the event, so its consumers join
+    /// the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Event {
@@ -41,6 +45,7 @@ impl Event {
             account_tree: Vec::new(),
             resource_id: None,
             doc: Value::Null,
+            traceparent: crossbar_telemetry::trace::current_traceparent(),
         }
     }
 
@@ -154,7 +159,16 @@ impl Bus for InProcessBus {
         let subscribers = self.subscribers.read().await;
         for (prefix, handler) in subscribers.iter() {
             if event.subject.starts_with(prefix.as_str()) {
-                let outcome = match handler.handle(event).await {
+                let (span, context) = crossbar_telemetry::trace::consumer_span(
+                    &event.subject,
+                    event.traceparent.as_deref(),
+                );
+                let handled = crossbar_telemetry::trace::scope(
+                    context,
+                    tracing::Instrument::instrument(handler.handle(event), span),
+                )
+                .await;
+                let outcome = match handled {
                     Ok(()) => "ok",
                     Err(error) => {
                         tracing::warn!(subject = %event.subject, event_id = %event.id, %error, "event handler failed");

@@ -128,10 +128,13 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!(listen = %config.listen, "crossbar listening");
     let app_node = node.clone();
-    HttpServer::new(move || crossbar_app!(app_node))
+    let served = HttpServer::new(move || crossbar_app!(app_node))
         .bind(&config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
         .run()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Spans still buffered for OTLP export go out before the process ends.
+    crossbar_telemetry::logging::shutdown();
+    served
 }

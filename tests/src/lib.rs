@@ -160,43 +160,7 @@ impl TestServer {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build();
-        let mut req = agent.request(method, &format!("{}{}", self.base, path));
-        if let Some(token) = token {
-            req = req.set("X-Auth-Token", token);
-        }
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let result = match body {
-            Some(body) => req
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => req.call(),
-        };
-        let response = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("transport error: {e}"),
-        };
-        let status = response.status();
-        let headers = response
-            .headers_names()
-            .into_iter()
-            .map(|name| {
-                let value = response.header(&name).unwrap_or_default().to_string();
-                (name, value)
-            })
-            .collect();
-        let text = response.into_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer {
-            status,
-            body,
-            headers,
-        }
+        request(&self.base, method, path, token, body, headers)
     }
 
     /// Asks a request-reply question on the node's bus (as another service would).
@@ -278,4 +242,170 @@ pub fn assert_error(answer: &Answer, status: u16, message: &str) {
         answer.header("x-request-id"),
         answer.body["request_id"].as_str()
     );
+}
+
+fn request(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let mut req = agent.request(method, &format!("{base}{path}"));
+    if let Some(token) = token {
+        req = req.set("X-Auth-Token", token);
+    }
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let result = match body {
+        Some(body) => req
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string()),
+        None => req.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .map(|name| {
+            let value = response.header(&name).unwrap_or_default().to_string();
+            (name, value)
+        })
+        .collect();
+    let text = response.into_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// A running `crossbar gateway` in front of the given replicas; stops when dropped.
+pub struct GatewayServer {
+    pub base: String,
+    handle: Option<actix_web::dev::ServerHandle>,
+}
+
+impl GatewayServer {
+    /// Starts a gateway for `upstreams` (service → replica base URLs) with the given
+    /// body limit, and waits until it has learned every service's routes.
+    pub fn start(
+        upstreams: std::collections::BTreeMap<String, Vec<String>>,
+        body_limit_bytes: usize,
+    ) -> Self {
+        init_test_logging();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let settings = crossbar_gateway::proxy::GatewaySettings {
+            upstreams,
+            body_limit_bytes,
+            upstream_timeout: Duration::from_secs(10),
+            cors_allowed_origins: vec!["*".into()],
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let gateway = crossbar_gateway::proxy::Gateway::new(settings);
+                crossbar_gateway::proxy::spawn_route_refresher(gateway.clone());
+                let server =
+                    actix_web::HttpServer::new(move || crossbar_gateway::gateway_app!(gateway))
+                        .workers(2)
+                        .listen(listener)
+                        .unwrap()
+                        .run();
+                tx.send(server.handle()).unwrap();
+                server.await.unwrap();
+            });
+        });
+        let handle = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("gateway started");
+        let gateway = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            handle: Some(handle),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = ureq::get(&format!("{}/v2/openapi.json", gateway.base))
+                .call()
+                .ok()
+                .and_then(|r| r.into_json::<Value>().ok())
+                .is_some_and(|doc| doc["paths"].as_object().is_some_and(|p| !p.is_empty()));
+            if ready {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gateway never learned its routes"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        gateway
+    }
+}
+
+impl Drop for GatewayServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let rt = actix_web::rt::Runtime::new().unwrap();
+            rt.block_on(handle.stop(false));
+        }
+    }
+}
+
+impl TestServer {
+    /// The same server seen through `base` (e.g. a gateway in front of it).
+    pub fn via(&self, base: &str) -> Via {
+        Via {
+            base: base.to_string(),
+        }
+    }
+
+    /// Stops the server now (a replica going away).
+    pub fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let rt = actix_web::rt::Runtime::new().unwrap();
+            rt.block_on(handle.stop(false));
+        }
+    }
+}
+
+/// Calls made to another base URL (e.g. a gateway in front of the server).
+pub struct Via {
+    pub base: String,
+}
+
+impl Via {
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        request(&self.base, method, path, token, body, headers)
+    }
+
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        self.call_with(method, path, token, body, &[])
+    }
 }

@@ -24,6 +24,15 @@ pub struct Config {
     pub default_timezone: String,
     /// Log format: "text" or "json".
     pub log_format: String,
+    /// Origins browsers may call the API from (CORS; `*`: any).
+    pub cors_allowed_origins: Vec<String>,
+    /// `crossbar gateway`: service name → base URLs of its replicas, e.g.
+    /// `CROSSBAR_UPSTREAMS='{accounts=["http://10.0.0.5:8000"], auth=["http://10.0.0.6:8000"]}'`.
+    pub upstreams: std::collections::BTreeMap<String, Vec<String>>,
+    /// `crossbar gateway`: largest request body forwarded.
+    pub gateway_body_limit_bytes: usize,
+    /// `crossbar gateway`: how long one upstream attempt may take.
+    pub gateway_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -36,6 +45,10 @@ impl Default for Config {
             realm_suffix: "sip.2600hz.com".into(),
             default_timezone: "America/Los_Angeles".into(),
             log_format: "text".into(),
+            cors_allowed_origins: vec!["*".into()],
+            upstreams: std::collections::BTreeMap::new(),
+            gateway_body_limit_bytes: 16 * 1024 * 1024,
+            gateway_timeout_secs: 30,
         }
     }
 }
@@ -72,6 +85,31 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The gateway's settings (`crossbar gateway`).
+    pub fn gateway_settings(&self) -> Result<crate::proxy::GatewaySettings, String> {
+        if self.upstreams.is_empty() {
+            return Err(
+                "crossbar gateway needs CROSSBAR_UPSTREAMS (service -> replica URLs)".into(),
+            );
+        }
+        for (service, replicas) in &self.upstreams {
+            if replicas.is_empty() {
+                return Err(format!("upstream {service} has no replicas"));
+            }
+            for url in replicas {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!("upstream {service}: '{url}' is not an http(s) URL"));
+                }
+            }
+        }
+        Ok(crate::proxy::GatewaySettings {
+            upstreams: self.upstreams.clone(),
+            body_limit_bytes: self.gateway_body_limit_bytes,
+            upstream_timeout: std::time::Duration::from_secs(self.gateway_timeout_secs.max(1)),
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+        })
     }
 
     /// The database URL of one service: its own SQLite file, or the shared

@@ -1,6 +1,7 @@
 //! The `crossbar` host: builds the services of this process and the app around them.
 
 pub mod config;
+pub mod proxy;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct Node {
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
     pub schemas: Arc<SchemaRegistry>,
+    /// Origins browsers may call from (CORS).
+    pub cors_allowed_origins: Vec<String>,
     databases: Vec<(&'static str, crossbar_crud::db::Db)>,
 }
 
@@ -88,6 +91,7 @@ impl Node {
         .await?;
         Ok(Self {
             schemas,
+            cors_allowed_origins: config.cors_allowed_origins.clone(),
             accounts,
             auth,
             office_hours,
@@ -301,9 +305,24 @@ macro_rules! crossbar_app {
             // Innermost: sees the request id the envelope middleware assigns.
             .wrap(actix_web::middleware::from_fn($crate::telemetry_middleware))
             .wrap(actix_web::middleware::from_fn($crate::envelope_middleware))
+            .wrap($crate::proxy::cors(&node.cors_allowed_origins))
             // `/v2/accounts/{A}/` and `//` reach the same resource as the clean path.
             .wrap(actix_web::middleware::NormalizePath::trim())
             .configure(move |cfg| node.configure(cfg))
             .default_service(actix_web::web::to($crate::not_found))
+    }};
+}
+
+/// Builds the gateway app (used by `crossbar gateway` and by the tests).
+#[macro_export]
+macro_rules! gateway_app {
+    ($gateway:expr) => {{
+        let gateway = $gateway.clone();
+        let origins = gateway.settings.cors_allowed_origins.clone();
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn($crate::telemetry_middleware))
+            .wrap(actix_web::middleware::from_fn($crate::envelope_middleware))
+            .wrap($crate::proxy::cors(&origins))
+            .configure(move |cfg| $crate::proxy::configure(&gateway, cfg))
     }};
 }

@@ -33,6 +33,8 @@ enum Command {
     },
     /// Run every service's database migrations and exit.
     Migrate,
+    /// Run the gateway: route `/v2` to the services' replicas (`CROSSBAR_UPSTREAMS`).
+    Gateway,
     /// Number inventory.
     Numbers {
         #[command(subcommand)]
@@ -107,7 +109,24 @@ async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Gateway => gateway(config).await,
     }
+}
+
+async fn gateway(config: Config) -> Result<(), String> {
+    let settings = config.gateway_settings()?;
+    crossbar_telemetry::metrics::install();
+    let gateway = crossbar_gateway::proxy::Gateway::new(settings);
+    crossbar_gateway::proxy::spawn_route_refresher(gateway.clone());
+    tracing::info!(listen = %config.listen, services = ?gateway.settings.upstreams.keys().collect::<Vec<_>>(), "crossbar gateway listening");
+    let served = HttpServer::new(move || crossbar_gateway::gateway_app!(gateway))
+        .bind(&config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
+        .run()
+        .await
+        .map_err(|e| e.to_string());
+    crossbar_telemetry::logging::shutdown();
+    served
 }
 
 async fn serve(config: Config) -> Result<(), String> {

@@ -1,0 +1,596 @@
+//! `crossbar gateway`: the front door of the distributed mode. It owns the route
+//! table of `/v2` (learned from each service's own OpenAPI document, so it follows
+//! what the services really serve), forwards each request to a replica of the owning
+//! service with the request id and `traceparent`, balances replicas round-robin,
+//! retries only when that is safe, limits body sizes, answers CORS, and speaks Kazoo's
+//! error envelope when a service cannot answer.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use crossbar_envelope::{ApiError, RequestId};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+/// Headers that belong to one hop and are never forwarded.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// `gateway_upstream_requests_total{service, outcome}`.
+pub const METRIC_UPSTREAM: &str = "gateway_upstream_requests_total";
+
+/// What the gateway needs to know.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Service name → base URLs of its replicas (`http://accounts-0:8000`).
+    pub upstreams: BTreeMap<String, Vec<String>>,
+    /// Largest request body forwarded (413 above).
+    pub body_limit_bytes: usize,
+    /// How long one upstream attempt may take.
+    pub upstream_timeout: Duration,
+    /// Origins allowed by CORS (`*`: any).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// One path segment of a route template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+/// Which service serves which path template.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, String)>,
+    /// The services whose documents are in the table.
+    loaded: Vec<String>,
+    /// Each service's OpenAPI document (merged for `/v2/openapi.json`).
+    documents: BTreeMap<String, Value>,
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+impl RouteTable {
+    /// Adds the `/v2` paths of `service`'s OpenAPI document.
+    pub fn add_document(&mut self, service: &str, document: Value) {
+        self.routes.retain(|(_, owner)| owner != service);
+        if let Some(paths) = document.get("paths").and_then(Value::as_object) {
+            for template in paths.keys().filter(|p| p.starts_with("/v2/")) {
+                if template == "/v2/openapi.json" || template == "/v2/docs" {
+                    continue;
+                }
+                let parsed = segments(template)
+                    .into_iter()
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Param
+                        } else {
+                            Segment::Literal(s.to_string())
+                        }
+                    })
+                    .collect();
+                self.routes.push((parsed, service.to_string()));
+            }
+        }
+        if !self.loaded.iter().any(|s| s == service) {
+            self.loaded.push(service.to_string());
+        }
+        self.documents.insert(service.to_string(), document);
+    }
+
+    /// The service owning `path`: the template with the same number of segments whose
+    /// literals all match, preferring the most literal one.
+    pub fn service_for(&self, path: &str) -> Option<&str> {
+        let wanted = segments(path);
+        self.routes
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == wanted.len()
+                    && template.iter().zip(&wanted).all(|(t, w)| match t {
+                        Segment::Literal(l) => l == w,
+                        Segment::Param => true,
+                    })
+            })
+            .max_by_key(|(template, _)| {
+                template
+                    .iter()
+                    .filter(|s| matches!(s, Segment::Literal(_)))
+                    .count()
+            })
+            .map(|(_, service)| service.as_str())
+    }
+
+    pub fn is_loaded(&self, service: &str) -> bool {
+        self.loaded.iter().any(|s| s == service)
+    }
+
+    /// The services' documents merged into one.
+    pub fn merged_document(&self) -> Value {
+        let mut merged: Option<Value> = None;
+        for document in self.documents.values() {
+            match &mut merged {
+                None => merged = Some(document.clone()),
+                Some(into) => merge_documents(into, document),
+            }
+        }
+        merged.unwrap_or_else(|| serde_json::json!({"openapi": "3.1.0", "info": {"title": "crossbar", "version": "2"}, "paths": {}}))
+    }
+}
+
+fn merge_documents(into: &mut Value, from: &Value) {
+    for section in ["paths", "components"] {
+        let (Some(Value::Object(target)), Some(Value::Object(source))) =
+            (into.get_mut(section), from.get(section))
+        else {
+            continue;
+        };
+        for (key, value) in source {
+            match (target.get_mut(key), value) {
+                (Some(Value::Object(a)), Value::Object(b)) => {
+                    for (k, v) in b {
+                        a.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                (None, v) => {
+                    target.insert(key.clone(), v.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The gateway's shared state.
+pub struct Gateway {
+    pub settings: GatewaySettings,
+    pub table: RwLock<RouteTable>,
+    next: AtomicUsize,
+}
+
+impl Gateway {
+    pub fn new(settings: GatewaySettings) -> Arc<Self> {
+        Arc::new(Self {
+            settings,
+            table: RwLock::new(RouteTable::default()),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn service_for(&self, path: &str) -> Option<String> {
+        let table = self.table.read().ok()?;
+        table.service_for(path).map(str::to_string)
+    }
+
+    /// Services whose route documents have not been learned yet.
+    pub fn missing_services(&self) -> Vec<String> {
+        let Ok(table) = self.table.read() else {
+            return self.settings.upstreams.keys().cloned().collect();
+        };
+        self.settings
+            .upstreams
+            .keys()
+            .filter(|s| !table.is_loaded(s))
+            .cloned()
+            .collect()
+    }
+
+    pub fn merged_document(&self) -> Value {
+        self.table
+            .read()
+            .map(|t| t.merged_document())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Learns the route table from every service (one replica answering is enough).
+    /// Returns the services that could not be reached.
+    pub async fn refresh_routes(&self, client: &awc::Client) -> Vec<String> {
+        let mut unreachable = Vec::new();
+        for (service, replicas) in &self.settings.upstreams {
+            let mut learned = false;
+            for base in replicas {
+                let url = format!("{}/v2/openapi.json", base.trim_end_matches('/'));
+                let Ok(mut response) = client.get(&url).send().await else {
+                    continue;
+                };
+                if !response.status().is_success() {
+                    continue;
+                }
+                let Ok(document) = response.json::<Value>().limit(16 * 1024 * 1024).await else {
+                    continue;
+                };
+                if let Ok(mut table) = self.table.write() {
+                    table.add_document(service, document);
+                    learned = true;
+                }
+                break;
+            }
+            if !learned {
+                unreachable.push(service.clone());
+            }
+        }
+        unreachable
+    }
+}
+
+/// Keeps the route table fresh: quickly until every service answered once, then
+/// every minute (services added or upgraded are picked up).
+pub fn spawn_route_refresher(gateway: Arc<Gateway>) {
+    actix_web::rt::spawn(async move {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .finish();
+        loop {
+            let unreachable = gateway.refresh_routes(&client).await;
+            if !unreachable.is_empty() {
+                tracing::warn!(services = ?unreachable, "gateway: services not reachable yet");
+            }
+            let pause = if gateway.missing_services().is_empty() {
+                Duration::from_secs(60)
+            } else {
+                Duration::from_secs(2)
+            };
+            actix_web::rt::time::sleep(pause).await;
+        }
+    });
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+    )
+}
+
+fn unavailable(service: &str) -> ApiError {
+    ApiError::System {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: "service_unavailable".into(),
+        data: serde_json::json!({"message": format!("the {service} service is unavailable")}),
+    }
+}
+
+fn timed_out(service: &str) -> ApiError {
+    ApiError::System {
+        status: StatusCode::GATEWAY_TIMEOUT,
+        message: "gateway_timeout".into(),
+        data: serde_json::json!({"message": format!("the {service} service did not answer in time")}),
+    }
+}
+
+fn bad_gateway(service: &str) -> ApiError {
+    ApiError::System {
+        status: StatusCode::BAD_GATEWAY,
+        message: "bad_gateway".into(),
+        data: serde_json::json!({"message": format!("the {service} service failed to answer")}),
+    }
+}
+
+/// Reads the body up to the limit (413 in Kazoo's shape above it).
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::validation("body", "invalid", "failed to read the request body")
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+enum Attempt {
+    /// Nothing reached the replica: always safe to try another.
+    NotSent,
+    /// The replica may have acted on the request.
+    MaybeSent(ApiError),
+}
+
+/// Every `/v2` request the gateway does not answer itself.
+pub async fn forward(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Arc<Gateway>>,
+    client: web::Data<awc::Client>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req.path().to_string();
+    let Some(service) = gateway.service_for(&path) else {
+        if gateway.missing_services().is_empty() {
+            return Err(ApiError::NotFound);
+        }
+        // The path may belong to a service whose routes are not known yet.
+        return Err(unavailable("owning"));
+    };
+    let replicas = gateway
+        .settings
+        .upstreams
+        .get(&service)
+        .cloned()
+        .unwrap_or_default();
+    if replicas.is_empty() {
+        return Err(unavailable(&service));
+    }
+    let body = read_body(payload, gateway.settings.body_limit_bytes).await?;
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    let traceparent = crossbar_telemetry::trace::current_traceparent();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_string())
+        .unwrap_or(path);
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+
+    let first = gateway.next.fetch_add(1, Ordering::Relaxed);
+    let mut last_error = unavailable(&service);
+    for attempt in 0..replicas.len() {
+        let base = &replicas[(first + attempt) % replicas.len()];
+        let url = format!("{}{}", base.trim_end_matches('/'), path_and_query);
+        let mut upstream = client
+            .request(req.method().clone(), &url)
+            .timeout(gateway.settings.upstream_timeout);
+        for (name, value) in req.headers() {
+            if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "content-length" {
+                continue;
+            }
+            upstream = upstream.append_header((name.clone(), value.clone()));
+        }
+        upstream = upstream.insert_header(("x-request-id", request_id.as_str()));
+        if let Some(traceparent) = &traceparent {
+            upstream = upstream.insert_header(("traceparent", traceparent.as_str()));
+        }
+        if let Some(peer) = &peer {
+            upstream = upstream.insert_header(("x-forwarded-for", peer.as_str()));
+        }
+        let outcome = match upstream.send_body(body.clone()).await {
+            Ok(response) => {
+                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "answered")
+                    .increment(1);
+                return Ok(relay(response));
+            }
+            Err(awc::error::SendRequestError::Connect(error)) => {
+                tracing::warn!(%service, replica = %base, %error, "gateway: replica refused the connection");
+                Attempt::NotSent
+            }
+            Err(awc::error::SendRequestError::Timeout) => {
+                tracing::warn!(%service, replica = %base, "gateway: replica timed out");
+                Attempt::MaybeSent(timed_out(&service))
+            }
+            Err(error) => {
+                tracing::warn!(%service, replica = %base, %error, "gateway: replica failed");
+                Attempt::MaybeSent(bad_gateway(&service))
+            }
+        };
+        match outcome {
+            Attempt::NotSent => {
+                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "retried")
+                    .increment(1);
+                last_error = unavailable(&service);
+            }
+            Attempt::MaybeSent(error) if is_idempotent(req.method()) => {
+                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "retried")
+                    .increment(1);
+                last_error = error;
+            }
+            Attempt::MaybeSent(error) => {
+                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "failed")
+                    .increment(1);
+                return Err(error);
+            }
+        }
+    }
+    metrics::counter!(METRIC_UPSTREAM, "service" => service, "outcome" => "failed").increment(1);
+    Err(last_error)
+}
+
+/// The replica's answer, streamed back as it comes.
+fn relay<S>(response: awc::ClientResponse<S>) -> HttpResponse
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>
+        + Unpin
+        + 'static,
+{
+    let mut out = HttpResponse::build(response.status());
+    for (name, value) in response.headers() {
+        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "content-length" {
+            continue;
+        }
+        out.append_header((name.clone(), value.clone()));
+    }
+    out.streaming(response)
+}
+
+/// `GET /readyz` of the gateway: ready once every service's routes are known and a
+/// replica of each answers its own `/readyz`.
+pub async fn readyz(
+    gateway: web::Data<Arc<Gateway>>,
+    client: web::Data<awc::Client>,
+) -> HttpResponse {
+    let mut checks = Map::new();
+    let mut ready = true;
+    for (service, replicas) in &gateway.settings.upstreams {
+        let mut healthy = 0;
+        for base in replicas {
+            let url = format!("{}/readyz", base.trim_end_matches('/'));
+            if let Ok(response) = client
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+            {
+                if response.status().is_success() {
+                    healthy += 1;
+                }
+            }
+        }
+        let known = !gateway.missing_services().contains(service);
+        ready &= healthy > 0 && known;
+        checks.insert(
+            format!("service.{service}"),
+            Value::String(format!(
+                "{healthy}/{} replicas ready{}",
+                replicas.len(),
+                if known {
+                    ""
+                } else {
+                    ", routes not learned yet"
+                }
+            )),
+        );
+    }
+    let body =
+        serde_json::json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks});
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// The CORS policy (Monster UI runs in a browser on another origin).
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allow_any_header()
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("location"),
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors = cors.allow_any_origin().send_wildcard();
+    } else {
+        for origin in origins {
+            if HeaderValue::from_str(origin).is_ok() {
+                cors = cors.allowed_origin(origin);
+            }
+        }
+    }
+    cors
+}
+
+/// The HTTP client of one worker (awc clients are per-thread).
+fn client(settings: &GatewaySettings) -> awc::Client {
+    awc::Client::builder()
+        .timeout(settings.upstream_timeout)
+        .disable_redirects()
+        .finish()
+}
+
+async fn gateway_openapi(gateway: web::Data<Arc<Gateway>>) -> HttpResponse {
+    HttpResponse::Ok().json(gateway.merged_document())
+}
+
+async fn gateway_docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crossbar_openapi::docs_page("/v2/openapi.json"))
+}
+
+async fn gateway_metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crossbar_telemetry::metrics::render())
+}
+
+async fn gateway_healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The gateway's routes: its own endpoints, then everything else forwarded.
+pub fn configure(gateway: &Arc<Gateway>, cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::Data::new(gateway.clone()))
+        .app_data(web::Data::new(client(&gateway.settings)))
+        // The body is read by `forward` itself, against the configured limit.
+        .app_data(web::PayloadConfig::new(gateway.settings.body_limit_bytes))
+        .route("/healthz", web::get().to(gateway_healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(gateway_metrics))
+        .route("/v2/openapi.json", web::get().to(gateway_openapi))
+        .route("/v2/docs", web::get().to(gateway_docs))
+        .default_service(web::to(forward));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn routes_go_to_the_most_literal_template() {
+        let mut table = RouteTable::default();
+        table.add_document(
+            "accounts",
+            json!({"paths": {"/v2/accounts/{account_id}": {}, "/v2/accounts/{account_id}/users/{id}": {}, "/v2/openapi.json": {}}}),
+        );
+        table.add_document(
+            "auth",
+            json!({"paths": {"/v2/accounts/{account_id}/users/{user_id}/user_auth": {}, "/v2/user_auth": {}}}),
+        );
+        table.add_document(
+            "numbers",
+            json!({"paths": {"/v2/accounts/{account_id}/phone_numbers/{number}": {}, "/v2/accounts/{account_id}/phone_numbers/collection": {}}}),
+        );
+        assert_eq!(table.service_for("/v2/accounts/abc"), Some("accounts"));
+        assert_eq!(
+            table.service_for("/v2/accounts/abc/users/u1"),
+            Some("accounts")
+        );
+        assert_eq!(
+            table.service_for("/v2/accounts/abc/users/u1/user_auth"),
+            Some("auth")
+        );
+        assert_eq!(table.service_for("/v2/user_auth"), Some("auth"));
+        assert_eq!(
+            table.service_for("/v2/accounts/abc/phone_numbers/collection"),
+            Some("numbers")
+        );
+        assert_eq!(
+            table.service_for("/v2/accounts/abc/phone_numbers/%2B14155550000"),
+            Some("numbers")
+        );
+        assert_eq!(table.service_for("/v2/nothing"), None);
+        assert_eq!(table.service_for("/v2/openapi.json"), None);
+    }
+
+    #[test]
+    fn documents_merge_paths_and_components() {
+        let mut table = RouteTable::default();
+        table.add_document("a", json!({"openapi": "3.1.0", "paths": {"/v2/x": {"get": {}}}, "components": {"schemas": {"X": {}}}}));
+        table.add_document("b", json!({"openapi": "3.1.0", "paths": {"/v2/y": {"get": {}}}, "components": {"schemas": {"Y": {}}}}));
+        let merged = table.merged_document();
+        assert!(merged["paths"]["/v2/x"].is_object() && merged["paths"]["/v2/y"].is_object());
+        assert!(merged["components"]["schemas"]["X"].is_object());
+        assert!(merged["components"]["schemas"]["Y"].is_object());
+    }
+
+    #[test]
+    fn only_safe_methods_are_retried_after_sending() {
+        assert!(is_idempotent(&Method::GET));
+        assert!(is_idempotent(&Method::DELETE));
+        assert!(!is_idempotent(&Method::PUT));
+        assert!(!is_idempotent(&Method::POST));
+        assert!(!is_idempotent(&Method::PATCH));
+    }
+}

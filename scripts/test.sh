@@ -68,3 +68,6 @@ CROSSBAR_BIN=target/debug/crossbar tests/compat/run.sh
 
 echo "== OpenAPI document: valid 3.1, and schemathesis over every operation (no 5xx, no schema breaks)"
 CROSSBAR_BIN=target/debug/crossbar tests/api/run.sh
+
+echo "== deploy/: kustomize overlays rendered, checked with checkov and hadolint"
+deploy/check.sh

@@ -450,6 +450,153 @@ fn creation_permissions() {
     assert_error(&path_junk, 404, "bad_identifier");
 }
 
+/// Kazoo's `pvt_wnm_allow_additions`: an account with it may create numbers that are
+/// not in the inventory, `reserved` or `in_service` only. The flag is the caller's
+/// account's (Kazoo's `auth_by`), only a superduper admin sets it (through the account's
+/// POST/PATCH here), and the numbers service learns it from the accounts service
+/// (`crossbar.rpc.accounts.account.get`).
+#[test]
+fn allow_additions_permits_creation_outside_the_inventory() {
+    let w = world();
+    let s = &w.server;
+    let (account, token) = (&w.customer.0, w.customer.1.as_str());
+    let account_path = format!("/v2/accounts/{account}");
+    let flag = |who: &str| {
+        let read = s.call("GET", &account_path, Some(who), None);
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        let asked = s
+            .ask(
+                "crossbar.rpc.accounts.account.get",
+                json!({"account_id": account}),
+            )
+            .unwrap();
+        assert_eq!(
+            asked["account"]["wnm_allow_additions"], read.body["data"]["wnm_allow_additions"],
+            "the bus answer and the account view agree"
+        );
+        read.body["data"]["wnm_allow_additions"].clone()
+    };
+    let put = |acct: &str, n: &str, tok: &str, state: Option<&str>| {
+        let body = state.map(|state| json!({"data": {"create_with_state": state}}));
+        s.call(
+            "PUT",
+            &numbers_path(acct, &format!("/{n}")),
+            Some(tok),
+            body,
+        )
+    };
+    // Without the flag: refused.
+    assert_eq!(flag(token), false);
+    knm_error(
+        &put(account, "13125550200", token, None),
+        403,
+        "forbidden",
+        "requestor is unauthorized to perform operation",
+        None,
+    );
+    // The account's own admin cannot grant it (dropped like any read-only field).
+    let own = s.call(
+        "PATCH",
+        &account_path,
+        Some(token),
+        Some(json!({"data": {"wnm_allow_additions": true}})),
+    );
+    assert_eq!(own.status, 200, "{:?}", own.body);
+    assert_eq!(own.body["data"]["wnm_allow_additions"], false);
+    assert_eq!(flag(token), false);
+    assert_error(&put(account, "13125550200", token, None), 403, "forbidden");
+
+    // A superduper grants it.
+    let granted = s.call(
+        "PATCH",
+        &account_path,
+        Some(&w.admin),
+        Some(json!({"data": {"wnm_allow_additions": true}})),
+    );
+    assert_eq!(granted.status, 200, "{:?}", granted.body);
+    assert_eq!(granted.body["data"]["wnm_allow_additions"], true);
+    assert_eq!(flag(token), true);
+    // A read-modify-write POST by the account's admin keeps it.
+    let mut doc = s.call("GET", &account_path, Some(token), None).body["data"].clone();
+    doc["wnm_allow_additions"] = json!(false);
+    doc["timezone"] = json!("Europe/Paris");
+    let posted = s.call(
+        "POST",
+        &account_path,
+        Some(token),
+        Some(json!({"data": doc})),
+    );
+    assert_eq!(posted.status, 200, "{:?}", posted.body);
+    assert_eq!(flag(token), true);
+
+    // Now: reserved (default) and in_service are allowed...
+    let reserved = put(account, "13125550200", token, None);
+    assert_eq!(reserved.status, 201, "{:?}", reserved.body);
+    assert_eq!(reserved.body["data"]["state"], "reserved");
+    let in_service = put(account, "13125550201", token, Some("in_service"));
+    assert_eq!(in_service.status, 201, "{:?}", in_service.body);
+    assert_eq!(in_service.body["data"]["state"], "in_service");
+    let listing = s.call("GET", &numbers_path(account, ""), Some(token), None);
+    let numbers = &listing.body["data"]["numbers"];
+    assert_eq!(numbers["+13125550200"]["assigned_to"], account.as_str());
+    assert_eq!(numbers["+13125550201"]["state"], "in_service");
+    // ...the superduper-only states are not.
+    for state in ["available", "aging"] {
+        knm_error(
+            &put(account, "13125550202", token, Some(state)),
+            403,
+            "forbidden",
+            "requestor is unauthorized to perform operation",
+            None,
+        );
+    }
+    // The flag does not override existing numbers: number_exists as before.
+    knm_error(
+        &put(account, "13125550201", token, None),
+        409,
+        "number_exists",
+        "number +13125550201 already exists",
+        Some("+13125550201"),
+    );
+
+    // It is the caller's account that counts: the flagged account's admin may create in
+    // its sub-account; the sub-account's own admin (no flag) may not.
+    let (sub, sub_token) = s.account_with_admin(&w.admin, account, "Numbers Sub");
+    let by_parent = put(&sub, "13125550203", token, None);
+    assert_eq!(by_parent.status, 201, "{:?}", by_parent.body);
+    let held = s.call(
+        "GET",
+        &numbers_path(&sub, "/%2B13125550203"),
+        Some(&sub_token),
+        None,
+    );
+    assert_eq!(held.body["data"]["state"], "reserved", "{:?}", held.body);
+    assert_error(
+        &put(&sub, "13125550204", &sub_token, None),
+        403,
+        "forbidden",
+    );
+    // A sibling without the flag is refused too.
+    assert_error(
+        &put(&w.other.0, "13125550205", &w.other.1, None),
+        403,
+        "forbidden",
+    );
+
+    // Revoked by a superduper (POST with the flag false): refused again.
+    let mut doc = s.call("GET", &account_path, Some(&w.admin), None).body["data"].clone();
+    doc["wnm_allow_additions"] = json!(false);
+    let revoked = s.call(
+        "POST",
+        &account_path,
+        Some(&w.admin),
+        Some(json!({"data": doc})),
+    );
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    assert_eq!(flag(token), false);
+    assert_error(&put(account, "13125550206", token, None), 403, "forbidden");
+}
+
 #[test]
 fn transition_table_rows() {
     let w = world();

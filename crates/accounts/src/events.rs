@@ -56,6 +56,10 @@ impl RequestHandler for AccountLookup {
                 "enabled": account.enabled,
                 "is_reseller": account.is_reseller,
                 "superduper_admin": account.superduper_admin,
+                "wnm_allow_additions": doc
+                    .get("pvt_wnm_allow_additions")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 "tree": account.tree(),
             }
         }))

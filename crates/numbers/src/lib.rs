@@ -61,6 +61,7 @@ impl NumbersService {
         let manager = manager::NumberManager {
             db: db.clone(),
             outbox: outbox.clone(),
+            bus: bus.clone(),
         };
         bus.respond(
             handlers::rpc::ACTIVE_PORTS_SUBJECT,

@@ -6,11 +6,13 @@
 //! `previous_state` and `previous_assigned_to` (an assignment change is a
 //! `state_changed` too).
 
+use std::sync::Arc;
+
 use crossbar_authz::{AccountDirectory, AccountRef};
 use crossbar_crud::db::{db_error, Db};
 use crossbar_envelope::time::now_gregorian;
 use crossbar_envelope::ApiError;
-use crossbar_events::{Event, Outbox};
+use crossbar_events::{Bus, Event, Outbox, DEFAULT_REQUEST_TIMEOUT};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{json, Map, Value};
 
@@ -52,22 +54,36 @@ impl Requestor<'_> {
     }
 
     async fn actor(&self, owner: Option<&str>) -> Result<Actor<'_>, ApiError> {
+        self.actor_with(owner, false).await
+    }
+
+    /// `allow_additions`: the caller's account has `pvt_wnm_allow_additions` (Kazoo
+    /// checks the requestor's account, `auth_by`, not the path's).
+    async fn actor_with(
+        &self,
+        owner: Option<&str>,
+        allow_additions: bool,
+    ) -> Result<Actor<'_>, ApiError> {
         Ok(Actor {
             account_id: &self.account.id,
             superduper: self.superduper(),
-            // Kazoo's `pvt_wnm_allow_additions` is not kept by this system's accounts:
-            // only superduper admins add numbers that are not in the inventory.
-            allow_additions: false,
+            allow_additions,
             reaches_owner: self.reaches(owner).await?,
         })
     }
 }
+
+/// The accounts service's answer to "which account is this" (carries
+/// `wnm_allow_additions`).
+pub const ACCOUNT_GET_SUBJECT: &str = "crossbar.rpc.accounts.account.get";
 
 /// The number manager (cheap to clone).
 #[derive(Clone)]
 pub struct NumberManager {
     pub db: Db,
     pub outbox: Outbox,
+    /// Asks the accounts service about `wnm_allow_additions`.
+    pub bus: Arc<dyn Bus>,
 }
 
 fn event(action: &str, row: &NumberRow, previous: Option<&Holding>) -> Event {
@@ -111,8 +127,31 @@ impl NumberManager {
             .ok_or_else(crate::domain::errors::number_not_found)
     }
 
+    /// Whether `account_id` has Kazoo's `pvt_wnm_allow_additions` (asked of the
+    /// accounts service; an unknown account has not). A bus failure is 503: a refusal
+    /// would claim what was not checked.
+    pub async fn allows_additions(&self, account_id: &str) -> Result<bool, ApiError> {
+        let answer = self
+            .bus
+            .request(
+                ACCOUNT_GET_SUBJECT,
+                json!({ "account_id": account_id }),
+                DEFAULT_REQUEST_TIMEOUT,
+            )
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, account_id, "asking the accounts service failed");
+                ApiError::Unavailable("accounts service unavailable".into())
+            })?;
+        Ok(answer["account"]["wnm_allow_additions"]
+            .as_bool()
+            .unwrap_or(false))
+    }
+
     /// `PUT /phone_numbers/{N}` (and `/port`): creates the number for the account, or
-    /// takes a free inventory number.
+    /// takes a free inventory number. A creation refused for want of rights is tried
+    /// again (in a new transaction) when the caller's account allows additions, so the
+    /// accounts service is asked only on that path.
     pub async fn create(
         &self,
         number: &str,
@@ -120,13 +159,39 @@ impl NumberManager {
         fields: Map<String, Value>,
         who: &Requestor<'_>,
     ) -> Result<NumberRow, OpError> {
+        match self
+            .create_once(number, wanted, fields.clone(), who, false)
+            .await
+        {
+            Err(OpError::Number(refused))
+                if refused == NumberError::unauthorized()
+                    && !who.superduper()
+                    && self.allows_additions(&who.caller.id).await? =>
+            {
+                self.create_once(number, wanted, fields, who, true).await
+            }
+            other => other,
+        }
+    }
+
+    async fn create_once(
+        &self,
+        number: &str,
+        wanted: Option<NumberState>,
+        fields: Map<String, Value>,
+        who: &Requestor<'_>,
+        allow_additions: bool,
+    ) -> Result<NumberRow, OpError> {
         let txn = self.begin().await?;
         if !ports::active_for_number(&txn, number).await?.is_empty() {
             return Err(NumberError::number_is_porting(number).into());
         }
         let existing = store::find(&txn, number).await?;
         let actor = who
-            .actor(existing.as_ref().and_then(|row| row.assigned_to.as_deref()))
+            .actor_with(
+                existing.as_ref().and_then(|row| row.assigned_to.as_deref()),
+                allow_additions,
+            )
             .await?;
         let holding = states::create(
             existing.as_ref().map(NumberRow::holding).as_ref(),

@@ -14,6 +14,7 @@ pub fn configure(service: &NumbersService, cfg: &mut web::ServiceConfig) {
         manager: NumberManager {
             db: service.db.clone(),
             outbox: service.outbox.clone(),
+            bus: Arc::clone(&service.bus),
         },
         schemas: Arc::clone(&service.schemas),
     });

@@ -265,11 +265,23 @@ pub async fn get(
     Ok(reply_for(&model, view))
 }
 
+/// `wnm_allow_additions` as a superduper caller sets it (Kazoo keeps the flag as
+/// `pvt_wnm_allow_additions` and offers no API for it; here a superduper admin may set
+/// it through the account's POST/PATCH). Anyone else's value is dropped, like the other
+/// read-only fields, and so is a non-boolean.
+fn allow_additions_set_by(scope: &AccountScope, data: &Map<String, Value>) -> Option<bool> {
+    if !scope.caller.is_superduper() {
+        return None;
+    }
+    data.get("wnm_allow_additions").and_then(Value::as_bool)
+}
+
 async fn save(
     service: &AccountsService,
     scope: &AccountScope,
     existing: account::Model,
     mut data: Map<String, Value>,
+    allow_additions: Option<bool>,
 ) -> ApiResult {
     strip_read_only(&mut data);
     let old_doc = parse_doc(&existing)?;
@@ -308,6 +320,9 @@ async fn save(
     let now = time::now_gregorian();
     doc.insert("pvt_modified".into(), json!(now));
     doc.extend(data);
+    if let Some(allowed) = allow_additions {
+        doc.insert("pvt_wnm_allow_additions".into(), json!(allowed));
+    }
     let model = account::Model {
         name_key: name_key(&name),
         name,
@@ -329,7 +344,8 @@ pub async fn post(
 ) -> ApiResult {
     scope.require_admin()?;
     let existing = service.store.load(scope.account_id()).await?;
-    save(&service, &scope, existing, body.data).await
+    let allow_additions = allow_additions_set_by(&scope, &body.data);
+    save(&service, &scope, existing, body.data, allow_additions).await
 }
 
 pub async fn patch(
@@ -342,9 +358,10 @@ pub async fn patch(
     let mut merged = public_fields(&parse_doc(&existing)?);
     merged.insert("enabled".into(), Value::Bool(existing.enabled));
     let mut patch = body.data;
+    let allow_additions = allow_additions_set_by(&scope, &patch);
     strip_read_only(&mut patch);
     deep_merge(&mut merged, &patch);
-    save(&service, &scope, existing, merged).await
+    save(&service, &scope, existing, merged, allow_additions).await
 }
 
 pub async fn delete(scope: AccountScope, service: web::Data<AccountsService>) -> ApiResult {

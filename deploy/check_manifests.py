@@ -72,6 +72,13 @@ def check(path):
         elif "CROSSBAR_CONFIG" not in env:
             errors.append(f"{name}: no CROSSBAR_CONFIG (database secret)")
 
+    # The gateway's upstreams name every service, each at its Kubernetes Service.
+    gw_cm = next((cm for n, cm in by_kind.get("ConfigMap", {}).items() if n.startswith("crossbar-gateway")), None)
+    upstreams = (gw_cm or {}).get("data", {}).get("CROSSBAR_UPSTREAMS", "")
+    for s, arg in SERVICES.items():
+        if f'{arg}=["http://crossbar-{s}:8000"]' not in upstreams:
+            errors.append(f"CROSSBAR_UPSTREAMS lacks {arg} -> crossbar-{s}")
+
     job = need("Job", "crossbar-migrate")
     if job and job["spec"]["template"]["spec"]["containers"][0].get("args") != ["migrate"]:
         errors.append("Job crossbar-migrate does not run `crossbar migrate`")

@@ -88,8 +88,28 @@ fn install_logging(provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>
 }
 
 impl TestServer {
+    /// Every service, embedded (its own in-process bus).
     pub fn start() -> Self {
+        Self::start_hosting(None, None)
+    }
+
+    /// A process hosting only `services` (all when `None`) on `bus` (a fresh
+    /// in-process bus when `None`): several of them on one shared bus make the
+    /// distributed topology in one test process. The master account is bootstrapped
+    /// by the process hosting the accounts service (`master_id` is empty elsewhere).
+    pub fn start_hosting(
+        services: Option<&[&str]>,
+        bus: Option<std::sync::Arc<dyn crossbar_events::Bus>>,
+    ) -> Self {
         init_test_logging();
+        let services: Vec<String> = services
+            .map(|s| s.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| {
+                crossbar_gateway::ALL_SERVICES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            });
         let data = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -107,24 +127,33 @@ impl TestServer {
         std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
-                let node = Node::start(&config).await.expect("node starts");
-                let created = node
-                    .accounts
-                    .bootstrap_master(
-                        MASTER_NAME,
-                        Some("master.e2e.test"),
-                        "admin",
-                        ADMIN_PASSWORD,
-                    )
+                let bus = bus
+                    .unwrap_or_else(|| std::sync::Arc::new(crossbar_events::InProcessBus::new()));
+                let node = Node::start_with_bus(&config, &services, bus)
                     .await
-                    .expect("bootstrap");
+                    .expect("node starts");
+                let master_id = match &node.accounts {
+                    Some(accounts) => {
+                        accounts
+                            .bootstrap_master(
+                                MASTER_NAME,
+                                Some("master.e2e.test"),
+                                "admin",
+                                ADMIN_PASSWORD,
+                            )
+                            .await
+                            .expect("bootstrap")
+                            .account_id
+                    }
+                    None => String::new(),
+                };
                 let app_node = node.clone();
                 let server = actix_web::HttpServer::new(move || crossbar_app!(app_node))
                     .workers(2)
                     .listen(listener)
                     .unwrap()
                     .run();
-                tx.send((server.handle(), created.account_id, node.bus.clone()))
+                tx.send((server.handle(), master_id, node.bus.clone()))
                     .unwrap();
                 server.await.unwrap();
             });

@@ -5,6 +5,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod handlers;
+pub mod remote;
 pub mod routes;
 pub mod store;
 
@@ -77,11 +78,19 @@ impl AccountsService {
         let docs = Documents::new(&db, outbox, schemas, "accounts");
         let store = AccountStore::new(&db);
         events::register_responders(&bus, store.clone(), docs.clone()).await;
+        let directory = Directory {
+            accounts: store.clone(),
+            docs: docs.clone(),
+        };
+        bus.respond(
+            remote::DIRECTORY_SUBJECT,
+            Arc::new(remote::DirectoryResponder {
+                directory: directory.clone(),
+            }),
+        )
+        .await;
         Ok(Self {
-            directory: Directory {
-                accounts: store.clone(),
-                docs: docs.clone(),
-            },
+            directory,
             store,
             docs,
             config: Arc::new(config),

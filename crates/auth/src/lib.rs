@@ -8,6 +8,7 @@
 pub mod domain;
 pub mod events;
 mod handlers;
+pub mod remote;
 mod routes;
 pub mod store;
 
@@ -107,6 +108,17 @@ impl AuthService {
         }
         events::subscribe_revocations(bus.as_ref(), verifier.revocations.clone()).await;
 
+        bus.respond(
+            remote::VERIFICATION_SUBJECT,
+            Arc::new(remote::VerificationResponder {
+                db: db.clone(),
+                keys: keys
+                    .iter()
+                    .map(|k| (k.kid.clone(), k.public_key().to_vec()))
+                    .collect(),
+            }),
+        )
+        .await;
         let outbox = Outbox::new(db.clone(), bus);
         if let Err(error) = outbox.flush().await {
             tracing::warn!(%error, "auth: outbox flush at start failed; the relay will retry");

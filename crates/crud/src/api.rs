@@ -1,10 +1,11 @@
 //! Routes that describe themselves: every endpoint is registered through
 //! [`Endpoint`], which mounts the actix routes *and* records what each operation
-//! takes and answers in the process-wide [`catalog`]. The OpenAPI document is built
+//! takes and answers in the app's [`RouteCatalog`]. The OpenAPI document is built
 //! from that catalog, so it cannot list a route that is not served, nor miss one.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use actix_web::{web, FromRequest, Handler, Responder};
 
@@ -137,28 +138,55 @@ pub struct Operation {
     pub doc: Doc,
 }
 
-type Catalog = BTreeMap<(String, &'static str), Operation>;
+type Operations = BTreeMap<(String, &'static str), Operation>;
 
-fn catalog_cell() -> &'static Mutex<Catalog> {
-    static CATALOG: OnceLock<Mutex<Catalog>> = OnceLock::new();
-    CATALOG.get_or_init(Mutex::default)
+/// The operations one app serves. Routes record themselves into the catalog that is
+/// collecting while the app is configured (see [`RouteCatalog::collect`]), so two apps
+/// in one process (tests of the distributed topology) each describe only their own.
+#[derive(Clone, Default)]
+pub struct RouteCatalog(Arc<Mutex<Operations>>);
+
+thread_local! {
+    static COLLECTING: RefCell<Option<RouteCatalog>> = const { RefCell::new(None) };
+}
+
+impl RouteCatalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `configure` (an app's route registration) recording its endpoints here.
+    pub fn collect<R>(&self, configure: impl FnOnce() -> R) -> R {
+        let previous = COLLECTING.with(|c| c.replace(Some(self.clone())));
+        let result = configure();
+        COLLECTING.with(|c| *c.borrow_mut() = previous);
+        result
+    }
+
+    fn insert(&self, operation: Operation) {
+        let mut operations = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        operations.insert((operation.path.clone(), operation.method), operation);
+    }
+
+    /// Every operation recorded, by path then method.
+    pub fn operations(&self) -> Vec<Operation> {
+        let operations = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        operations.values().cloned().collect()
+    }
 }
 
 fn record(operation: Operation) {
-    let mut catalog = match catalog_cell().lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    catalog.insert((operation.path.clone(), operation.method), operation);
-}
-
-/// Every operation registered in this process so far, by path then method.
-pub fn catalog() -> Vec<Operation> {
-    let catalog = match catalog_cell().lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    catalog.values().cloned().collect()
+    COLLECTING.with(|c| {
+        if let Some(catalog) = c.borrow().as_ref() {
+            catalog.insert(operation);
+        }
+    });
 }
 
 /// One path of the API with its operations; other methods answer 405 in Kazoo's shape.

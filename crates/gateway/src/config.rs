@@ -33,6 +33,11 @@ pub struct Config {
     pub gateway_body_limit_bytes: usize,
     /// `crossbar gateway`: how long one upstream attempt may take.
     pub gateway_timeout_secs: u64,
+    /// Services this process hosts: `all`, or a comma-separated list of
+    /// auth, accounts, office_hours, numbers, callflows.
+    pub services: String,
+    /// NATS server(s) of the distributed mode (JetStream enabled).
+    pub nats_url: Option<String>,
 }
 
 impl Default for Config {
@@ -49,6 +54,8 @@ impl Default for Config {
             upstreams: std::collections::BTreeMap::new(),
             gateway_body_limit_bytes: 16 * 1024 * 1024,
             gateway_timeout_secs: 30,
+            services: "all".into(),
+            nats_url: None,
         }
     }
 }
@@ -85,6 +92,32 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The services this process hosts (validated names, in start order).
+    pub fn hosted_services(&self) -> Result<Vec<String>, String> {
+        let wanted: Vec<String> = self
+            .services
+            .split(',')
+            .map(|s| s.trim().replace('-', "_"))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if wanted.iter().any(|s| s == "all") || wanted.is_empty() {
+            return Ok(crate::ALL_SERVICES.iter().map(|s| s.to_string()).collect());
+        }
+        for name in &wanted {
+            if !crate::ALL_SERVICES.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown service '{name}' (services: {})",
+                    crate::ALL_SERVICES.join(", ")
+                ));
+            }
+        }
+        Ok(crate::ALL_SERVICES
+            .iter()
+            .filter(|s| wanted.iter().any(|w| w == *s))
+            .map(|s| s.to_string())
+            .collect())
     }
 
     /// The gateway's settings (`crossbar gateway`).

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use async_trait::async_trait;
+use crossbar_accounts::remote::RemoteDirectory;
 use crossbar_accounts::{AccountsConfig, AccountsService, Directory};
 use crossbar_auth::{AuthConfig, AuthService};
-use crossbar_authz::{AuthContext, TokenVerifier, UserDirectory};
+use crossbar_authz::{AccountDirectory, AuthContext, TokenVerifier, UserDirectory};
 use crossbar_callflows::CallflowsService;
+use crossbar_crud::api::RouteCatalog;
 use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::{ApiError, ApiResult};
 use crossbar_events::{Bus, InProcessBus};
@@ -22,76 +24,144 @@ pub use config::Config;
 pub use crossbar_envelope::envelope_middleware;
 pub use crossbar_telemetry::telemetry_middleware;
 
-/// Every service of the embedded mode, wired together.
+/// The services a process can host, by the name `--services` takes.
+pub const ALL_SERVICES: [&str; 5] = ["auth", "accounts", "office_hours", "numbers", "callflows"];
+
+/// The services of one process, wired together: all of them in the embedded mode,
+/// any subset in the distributed mode (the others are reached over the bus).
 #[derive(Clone)]
 pub struct Node {
-    pub accounts: AccountsService,
-    pub auth: AuthService,
-    pub office_hours: OfficeHoursService,
-    pub numbers: NumbersService,
-    pub callflows: CallflowsService,
+    pub accounts: Option<AccountsService>,
+    pub auth: Option<AuthService>,
+    pub office_hours: Option<OfficeHoursService>,
+    pub numbers: Option<NumbersService>,
+    pub callflows: Option<CallflowsService>,
     pub auth_context: AuthContext,
     pub bus: Arc<dyn Bus>,
     pub schemas: Arc<SchemaRegistry>,
     /// Origins browsers may call from (CORS).
     pub cors_allowed_origins: Vec<String>,
+    /// What this process serves (the source of its OpenAPI document).
+    pub catalog: RouteCatalog,
     databases: Vec<(&'static str, crossbar_crud::db::Db)>,
 }
 
 impl Node {
-    /// Connects, migrates and starts every service (embedded mode: in-process bus).
+    /// Connects, migrates and starts the configured services (embedded: every
+    /// service on the in-process bus).
     pub async fn start(config: &Config) -> Result<Self, String> {
+        let services = config.hosted_services()?;
+        if services.len() < ALL_SERVICES.len() {
+            return Err(
+                "hosting a subset of the services needs a shared bus (CROSSBAR_NATS_URL)".into(),
+            );
+        }
+        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+        Self::start_with_bus(config, &services, bus).await
+    }
+
+    /// Starts `services` on `bus`; what is not hosted here is asked over the bus.
+    pub async fn start_with_bus(
+        config: &Config,
+        services: &[String],
+        bus: Arc<dyn Bus>,
+    ) -> Result<Self, String> {
         ensure_data_dir(config)?;
         crossbar_telemetry::metrics::install();
+        let hosts = |name: &str| services.iter().any(|s| s == name);
         let schemas = Arc::new(SchemaRegistry::load_embedded()?);
-        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
-        let accounts_db = connect(config, "accounts").await?;
-        let auth_db = connect(config, "auth").await?;
-        let office_hours_db = connect(config, "office_hours").await?;
-        let numbers_db = connect(config, "numbers").await?;
-        let callflows_db = connect(config, "callflows").await?;
-        let accounts = AccountsService::start(
-            accounts_db.clone(),
-            bus.clone(),
-            schemas.clone(),
-            AccountsConfig {
-                realm_suffix: config.realm_suffix.clone(),
-                default_timezone: config.default_timezone.clone(),
-            },
-        )
-        .await?;
-        let directory = accounts.directory();
+        let mut databases = Vec::new();
+
+        let accounts = if hosts("accounts") {
+            let db = connect(config, "accounts").await?;
+            databases.push(("accounts", db.clone()));
+            let service = AccountsService::start(
+                db,
+                bus.clone(),
+                schemas.clone(),
+                AccountsConfig {
+                    realm_suffix: config.realm_suffix.clone(),
+                    default_timezone: config.default_timezone.clone(),
+                },
+            )
+            .await?;
+            Some(service)
+        } else {
+            None
+        };
+        // The directory: the local accounts store, or the accounts service over the bus.
+        let (account_directory, user_directory): (
+            Arc<dyn AccountDirectory>,
+            Arc<dyn UserDirectory>,
+        ) = match &accounts {
+            Some(service) => {
+                let local: Arc<Directory> = service.directory();
+                (local.clone(), local)
+            }
+            None => {
+                let remote = Arc::new(RemoteDirectory::new(bus.clone()));
+                (remote.clone(), remote)
+            }
+        };
         let verifier = Arc::new(TokenVerifier::new());
-        let auth = AuthService::start(
-            auth_db.write.clone(),
-            bus.clone(),
-            directory.clone(),
-            verifier.clone(),
-            AuthConfig {
-                token_lifetime_secs: config.token_lifetime_secs,
-                ..AuthConfig::default()
-            },
-        )
-        .await?;
-        let office_hours = OfficeHoursService::start(
-            office_hours_db.clone(),
-            bus.clone(),
-            schemas.clone(),
-            Arc::new(DirectoryUsers(directory.clone())),
-        )
-        .await?;
-        let numbers =
-            NumbersService::start(numbers_db.clone(), bus.clone(), schemas.clone()).await?;
-        let callflows = CallflowsService::start(
-            callflows_db.clone(),
-            bus.clone(),
-            schemas.clone(),
-            directory.clone(),
-        )
-        .await?;
+        let auth = if hosts("auth") {
+            let db = connect(config, "auth").await?;
+            databases.push(("auth", db.clone()));
+            Some(
+                AuthService::start(
+                    db.write,
+                    bus.clone(),
+                    user_directory.clone(),
+                    verifier.clone(),
+                    AuthConfig {
+                        token_lifetime_secs: config.token_lifetime_secs,
+                        ..AuthConfig::default()
+                    },
+                )
+                .await?,
+            )
+        } else {
+            crossbar_auth::remote::join_verification(bus.clone(), verifier.clone()).await;
+            None
+        };
+        let office_hours = if hosts("office_hours") {
+            let db = connect(config, "office_hours").await?;
+            databases.push(("office_hours", db.clone()));
+            Some(
+                OfficeHoursService::start(
+                    db,
+                    bus.clone(),
+                    schemas.clone(),
+                    Arc::new(DirectoryUsers(user_directory.clone())),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let numbers = if hosts("numbers") {
+            let db = connect(config, "numbers").await?;
+            databases.push(("numbers", db.clone()));
+            Some(NumbersService::start(db, bus.clone(), schemas.clone()).await?)
+        } else {
+            None
+        };
+        let callflows = if hosts("callflows") {
+            let db = connect(config, "callflows").await?;
+            databases.push(("callflows", db.clone()));
+            Some(
+                CallflowsService::start(
+                    db,
+                    bus.clone(),
+                    schemas.clone(),
+                    account_directory.clone(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
-            schemas,
-            cors_allowed_origins: config.cors_allowed_origins.clone(),
             accounts,
             auth,
             office_hours,
@@ -99,16 +169,13 @@ impl Node {
             callflows,
             auth_context: AuthContext {
                 verifier,
-                directory,
+                directory: account_directory,
             },
             bus,
-            databases: vec![
-                ("accounts", accounts_db),
-                ("auth", auth_db),
-                ("office_hours", office_hours_db),
-                ("numbers", numbers_db),
-                ("callflows", callflows_db),
-            ],
+            schemas,
+            cors_allowed_origins: config.cors_allowed_origins.clone(),
+            catalog: RouteCatalog::new(),
+            databases,
         })
     }
 
@@ -135,6 +202,10 @@ impl Node {
 
     /// Registers app data, every route and the fallbacks.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        self.catalog.collect(|| self.configure_routes(cfg));
+    }
+
+    fn configure_routes(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.auth_context.clone()))
             .app_data(web::Data::new(self.clone()));
         let plain = |summary: &str, media: &str| {
@@ -166,11 +237,21 @@ impl Node {
         Endpoint::new("/v2/docs", OPERATIONS_TAG)
             .get(api_docs, plain("The API documentation page", "text/html"))
             .register(cfg);
-        self.auth.configure(cfg);
-        self.accounts.configure(cfg);
-        self.office_hours.configure(cfg);
-        self.numbers.configure(cfg);
-        self.callflows.configure(cfg);
+        if let Some(auth) = &self.auth {
+            auth.configure(cfg);
+        }
+        if let Some(accounts) = &self.accounts {
+            accounts.configure(cfg);
+        }
+        if let Some(office_hours) = &self.office_hours {
+            office_hours.configure(cfg);
+        }
+        if let Some(numbers) = &self.numbers {
+            numbers.configure(cfg);
+        }
+        if let Some(callflows) = &self.callflows {
+            callflows.configure(cfg);
+        }
     }
 
     /// Checks every database this process uses.
@@ -202,8 +283,8 @@ async fn connect(config: &Config, service: &str) -> Result<crossbar_crud::db::Db
         .map_err(|e| format!("{service} database: {e}"))
 }
 
-/// The office-hours service's view of users: the accounts service's directory.
-struct DirectoryUsers(Arc<Directory>);
+/// The office-hours service's view of users: the directory (local or remote).
+struct DirectoryUsers(Arc<dyn UserDirectory>);
 
 #[async_trait]
 impl UserLookup for DirectoryUsers {
@@ -249,7 +330,7 @@ const OPERATIONS_TAG: &str = "operations";
 
 /// The OpenAPI document of every route this process registered.
 async fn openapi(node: web::Data<Node>) -> HttpResponse {
-    let document = crossbar_openapi::document(&crossbar_crud::api::catalog(), &node.schemas);
+    let document = crossbar_openapi::document(&node.catalog.operations(), &node.schemas);
     HttpResponse::Ok().json(document)
 }
 

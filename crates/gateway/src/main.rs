@@ -19,7 +19,12 @@ struct Cli {
 enum Command {
     /// Serve the API (the default). On an empty store, create the master account
     /// and print its admin login once.
-    Serve,
+    Serve {
+        /// Host only these services (comma-separated: auth, accounts, office_hours,
+        /// numbers, callflows; default all). A subset needs CROSSBAR_NATS_URL.
+        #[arg(long)]
+        services: Option<String>,
+    },
     /// Create the master account and its admin user on an empty store; prints JSON.
     CreateAccount {
         #[arg(long)]
@@ -71,7 +76,7 @@ async fn run() -> Result<(), String> {
     let cli = Cli::parse();
     let config = Config::load()?;
     crossbar_telemetry::logging::init(&config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve { services: None }) {
         Command::Migrate => {
             Node::migrate(&config).await?;
             println!("migrations applied");
@@ -86,6 +91,8 @@ async fn run() -> Result<(), String> {
             let node = Node::start(&config).await?;
             let created = node
                 .accounts
+                .as_ref()
+                .ok_or("create-account needs the accounts service")?
                 .bootstrap_master(&name, realm.as_deref(), &username, &password)
                 .await
                 .map_err(|e| format!("create-account: {}", e.data()))?;
@@ -104,11 +111,22 @@ async fn run() -> Result<(), String> {
             command: NumbersCommand::Import { file },
         } => {
             let node = Node::start(&config).await?;
-            let summary = node.numbers.import_csv_file(&file).await?;
+            let summary = node
+                .numbers
+                .as_ref()
+                .ok_or("numbers import needs the numbers service")?
+                .import_csv_file(&file)
+                .await?;
             println!("{summary}");
             Ok(())
         }
-        Command::Serve => serve(config).await,
+        Command::Serve { services } => {
+            let mut config = config;
+            if let Some(services) = services {
+                config.services = services;
+            }
+            serve(config).await
+        }
         Command::Gateway => gateway(config).await,
     }
 }
@@ -131,10 +149,16 @@ async fn gateway(config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let node = Node::start(&config).await?;
-    if node.accounts.is_empty().await.map_err(|e| e.to_string())? {
+    // Only the process hosting the accounts service bootstraps the master account.
+    let mut accounts_to_bootstrap = None;
+    if let Some(accounts) = &node.accounts {
+        if accounts.is_empty().await.map_err(|e| e.to_string())? {
+            accounts_to_bootstrap = Some(accounts);
+        }
+    }
+    if let Some(accounts) = accounts_to_bootstrap {
         let password = random_password();
-        let created = node
-            .accounts
+        let created = accounts
             .bootstrap_master("Master Account", None, "admin", &password)
             .await
             .map_err(|e| format!("bootstrap: {}", e.data()))?;

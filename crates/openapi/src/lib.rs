@@ -98,7 +98,7 @@ fn success_content(payload: &Payload) -> Option<(String, utoipa::openapi::Conten
     }
 }
 
-/// Builds the document for `operations` (usually `crossbar_crud::api::catalog()`).
+/// Builds the document for `operations` (an app's `RouteCatalog::operations()`).
 pub fn document(operations: &[Operation], schemas: &SchemaRegistry) -> Value {
     let mut paths = PathsBuilder::new();
     let mut used_schemas: Vec<String> = Vec::new();

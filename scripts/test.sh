@@ -20,6 +20,18 @@ if [ -z "$(pg_bin)" ]; then
     fi
 fi
 
+# nats-server (JetStream): the NATS bus tests (crates/events/tests/nats.rs) start
+# their own servers from this binary; they fail without it (CROSSBAR_SKIP_NATS=1 skips).
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        echo "== installing nats-server (Debian package)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+    else
+        echo "nats-server is not installed: apt-get install nats-server" >&2
+        exit 1
+    fi
+fi
+
 # A private PostgreSQL on a free port, owned by this run.
 PG_BIN="$(pg_bin)"
 pg_dir="$(mktemp -d /tmp/crossbar-pg.XXXXXX)"

@@ -20,5 +20,6 @@ pub fn token_revoked(claims: &Claims, account_tree: Vec<String>) -> Event {
 
 /// Applies every revocation published on `bus` to `revocations`.
 pub async fn subscribe_revocations(bus: &dyn Bus, revocations: Arc<Revocations>) {
-    bus.subscribe(TOKEN_REVOKED_SUBJECT, revocations).await;
+    bus.subscribe_broadcast(TOKEN_REVOKED_SUBJECT, revocations)
+        .await;
 }

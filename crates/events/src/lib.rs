@@ -1,6 +1,7 @@
 //! Domain events: the typed [`Event`], the [`Bus`] every service publishes to and
 //! consumes from, an in-process bus, and the transactional outbox.
 
+pub mod nats;
 pub mod outbox;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
+pub use nats::{NatsBus, NatsOptions};
 pub use outbox::{Outbox, OutboxMigration};
 
 /// One change in one service, as it travels on the bus.
@@ -98,14 +100,30 @@ pub trait RequestHandler: Send + Sync {
 #[async_trait]
 pub trait EventHandler: Send + Sync {
     async fn handle(&self, event: &Event) -> Result<(), String>;
+
+    /// The handler's concrete type name; the NATS bus names its durable consumer
+    /// after it (replicas of a service share it). `type_name_of_val` on the
+    /// `dyn EventHandler` would only give the trait's name.
+    fn handler_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 }
 
 /// Where events are published and from where consumers receive them.
 #[async_trait]
 pub trait Bus: Send + Sync {
     async fn publish(&self, event: &Event) -> Result<(), BusError>;
-    /// Registers `handler` for every subject that starts with `subject_prefix`.
+    /// Registers `handler` for every subject that starts with `subject_prefix` (a
+    /// prefix ending in `.`, or one exact subject). On NATS the subscription is a
+    /// durable consumer shared by the replicas of the service: each event is handled
+    /// once per service.
     async fn subscribe(&self, subject_prefix: &str, handler: Arc<dyn EventHandler>);
+    /// Like [`Bus::subscribe`], but every process receives every event (every replica
+    /// of every service): for state each process keeps in memory, like the token
+    /// deny-list. In process, the same as `subscribe`.
+    async fn subscribe_broadcast(&self, subject_prefix: &str, handler: Arc<dyn EventHandler>) {
+        self.subscribe(subject_prefix, handler).await;
+    }
     /// Registers the one handler answering questions on exactly `subject`
     /// (replicas of a service share the subject; one of them answers each question).
     async fn respond(&self, subject: &str, handler: Arc<dyn RequestHandler>);
@@ -116,6 +134,10 @@ pub trait Bus: Send + Sync {
         payload: Value,
         timeout: std::time::Duration,
     ) -> Result<Value, BusError>;
+    /// Whether the bus can be used now (for `/readyz`); the in-process bus always can.
+    async fn ready(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// `bus_events_published_total{subject}` (the names are also in `crossbar-telemetry`).

@@ -1,5 +1,6 @@
 //! Domain events: the typed [`Event`], the [`Bus`] every service publishes to and
-//! consumes from, an in-process bus, and the transactional outbox.
+//! consumes from, an in-process bus, the NATS JetStream bus ([`nats`]), and the
+//! transactional outbox.
 
 pub mod nats;
 pub mod outbox;

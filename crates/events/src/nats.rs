@@ -194,7 +194,8 @@ impl Inner {
         Ok(())
     }
 
-    /// Publishes to JetStream and waits for the ack.
+    /// Publishes to JetStream and waits for the ack. A missing stream (a server that
+    /// lost its store) is created again, once.
     async fn js_publish(
         &self,
         subject: String,
@@ -205,16 +206,43 @@ impl Inner {
         if !self.connected() {
             return Err(unavailable("not connected to NATS"));
         }
+        let first = self
+            .try_publish(
+                subject.clone(),
+                message_id,
+                headers.clone(),
+                payload.clone(),
+            )
+            .await;
+        match first {
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    jetstream::context::PublishErrorKind::StreamNotFound
+                ) =>
+            {
+                tracing::warn!(%subject, "no stream for the subject; creating the streams again");
+                self.ensure_streams().await?;
+                self.try_publish(subject, message_id, headers, payload)
+                    .await
+                    .map_err(unavailable)
+            }
+            other => other.map_err(unavailable),
+        }
+    }
+
+    async fn try_publish(
+        &self,
+        subject: String,
+        message_id: &str,
+        headers: HeaderMap,
+        payload: Vec<u8>,
+    ) -> Result<jetstream::publish::PublishAck, jetstream::context::PublishError> {
         let message = jetstream::message::PublishMessage::build()
             .payload(payload.into())
             .headers(headers)
             .message_id(message_id);
-        let ack = self
-            .js
-            .send_publish(subject, message)
-            .await
-            .map_err(unavailable)?;
-        ack.await.map_err(unavailable)
+        self.js.send_publish(subject, message).await?.await
     }
 
     async fn publish_event(&self, event: &Event) -> Result<(), BusError> {
@@ -223,19 +251,9 @@ impl Inner {
         if let Some(traceparent) = event.traceparent.as_deref() {
             headers.insert(TRACEPARENT_HEADER, traceparent);
         }
-        let subject = event_subject(&event.subject);
-        let first = self
-            .js_publish(subject.clone(), &event.id, headers.clone(), payload.clone())
-            .await;
-        let ack = match first {
-            Err(BusError::Unavailable(error)) if error.contains("no responders") => {
-                // The stream is gone (a server that lost its store): recreate it once.
-                self.ensure_streams().await?;
-                self.js_publish(subject, &event.id, headers, payload)
-                    .await?
-            }
-            other => other?,
-        };
+        let ack = self
+            .js_publish(event_subject(&event.subject), &event.id, headers, payload)
+            .await?;
         if ack.duplicate {
             tracing::debug!(event_id = %event.id, "event already in the stream");
         }

@@ -17,7 +17,12 @@ use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- nats-server
 
+/// `CROSSBAR_NATS_SERVER` if set, else `nats-server` on PATH or in /usr/sbin.
 fn nats_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CROSSBAR_NATS_SERVER") {
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/local/sbin", "/usr/bin"].map(PathBuf::from))
@@ -559,6 +564,24 @@ async fn a_failing_event_is_dead_lettered_and_does_not_block_the_others() {
     assert!(good.iter().all(|id| counts.get(id) == Some(&1)));
     let mut dead_stream = dead_stream;
     assert_eq!(dead_stream.info().await.unwrap().state.messages, 1);
+}
+
+#[tokio::test]
+async fn a_lost_stream_is_created_again_on_publish() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let bus = connect(&server, options("svc")).await;
+    let js = raw_client(&server).await;
+    js.delete_stream("CROSSBAR_EVENTS").await.unwrap();
+    let e = event("crossbar.test.thing.created", 1);
+    bus.publish(&e).await.unwrap();
+    let mut stream = js.get_stream("CROSSBAR_EVENTS").await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 1);
+    // ...and a consumer created afterwards gets the event.
+    let log = Arc::new(Log::default());
+    bus.subscribe("crossbar.test.", recorder(0, &log)).await;
+    eventually("the event", Duration::from_secs(10), || log.len() == 1).await;
 }
 
 struct Echo {

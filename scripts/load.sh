@@ -5,6 +5,8 @@
 #   2. GET /v2/accounts/{A}/users       (listing, page of 50)
 #   3. PUT /v2/accounts/{A}/devices     (validated write + outbox event)
 #   4. PUT /v2/user_auth                (login: Argon2id)
+# Then the same GET and PUT through `crossbar gateway` in front of the server, for the
+# cost of the extra hop.
 # Usage: scripts/load.sh [seconds per run, default 10] [connections, default 32]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +23,8 @@ account_id="$(target/release/crossbar create-account --name "Load Master" --real
     --username admin --password "$password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["account_id"])')"
 target/release/crossbar serve >"$work/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+gw_pid=""
+trap 'kill $pid $gw_pid 2>/dev/null; wait $pid $gw_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 creds="$(printf 'admin:%s' "$password" | md5sum | cut -d' ' -f1)"
 login_body="{\"data\":{\"credentials\":\"$creds\",\"account_name\":\"Load Master\"}}"
@@ -56,3 +59,13 @@ run "GET users (page of 50)" -H "X-Auth-Token: $token" "$base/users"
 run "PUT device" -s "$work/put.lua" "$base/devices"
 run "PUT user_auth (Argon2id; the throttle is per address, failures only)" -c4 -s "$work/login.lua" "http://127.0.0.1:$port/v2/user_auth"
 echo "== server RSS after the runs: $(ps -o rss= -p $pid | awk '{printf "%.1f MiB", $1/1024}')"
+
+gw_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+CROSSBAR_LISTEN="127.0.0.1:$gw_port" CROSSBAR_UPSTREAMS="{all=[\"http://127.0.0.1:$port\"]}" \
+    target/release/crossbar gateway >"$work/gateway.log" 2>&1 &
+gw_pid=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$gw_port/readyz" >/dev/null && break; sleep 0.2; done
+gw_base="http://127.0.0.1:$gw_port/v2/accounts/$account_id"
+run "through the gateway: GET account" -H "X-Auth-Token: $token" "$gw_base"
+run "through the gateway: PUT device" -s "$work/put.lua" "$gw_base/devices"
+echo "== gateway RSS after the runs: $(ps -o rss= -p $gw_pid | awk '{printf "%.1f MiB", $1/1024}')"

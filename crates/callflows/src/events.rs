@@ -24,7 +24,8 @@ pub const CALLFLOW_EVENTS_PREFIX: &str = "crossbar.callflows.callflow.";
 /// Published by the accounts service when an account is deleted.
 pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
 
-/// Drops an account's compiled patterns when one of its callflows changes.
+/// Drops an account's compiled patterns when one of its callflows changes or the
+/// account is deleted (a broadcast consumer: every replica holds its own cache).
 pub struct PatternInvalidator {
     pub cache: Arc<PatternCache>,
 }
@@ -39,10 +40,9 @@ impl EventHandler for PatternInvalidator {
     }
 }
 
-/// Purges the callflows of deleted accounts.
+/// Purges the callflows of deleted accounts (once per service).
 pub struct AccountPurger {
     pub db: DatabaseConnection,
-    pub cache: Arc<PatternCache>,
 }
 
 #[async_trait]
@@ -57,7 +57,6 @@ impl EventHandler for AccountPurger {
         Documents::purge_account(&self.db, account_id)
             .await
             .map_err(|e| format!("purging account {account_id}: {e}"))?;
-        self.cache.invalidate(account_id);
         Ok(())
     }
 }

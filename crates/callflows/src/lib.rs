@@ -61,18 +61,19 @@ impl CallflowsService {
         outbox.spawn_relay(RELAY_EVERY);
         let docs = Documents::new(&db, outbox, schemas, "callflows");
         let patterns = Arc::new(PatternCache::default());
-        bus.subscribe(
-            events::CALLFLOW_EVENTS_PREFIX,
-            Arc::new(events::PatternInvalidator {
-                cache: patterns.clone(),
-            }),
-        )
-        .await;
+        // The compiled patterns live in every replica: every replica hears of changes.
+        let invalidator = Arc::new(events::PatternInvalidator {
+            cache: patterns.clone(),
+        });
+        bus.subscribe_broadcast(events::CALLFLOW_EVENTS_PREFIX, invalidator.clone())
+            .await;
+        bus.subscribe_broadcast(events::ACCOUNT_DELETED_SUBJECT, invalidator)
+            .await;
+        // The purge is done once per service (a durable consumer shared by replicas).
         bus.subscribe(
             events::ACCOUNT_DELETED_SUBJECT,
             Arc::new(events::AccountPurger {
                 db: db.write.clone(),
-                cache: patterns.clone(),
             }),
         )
         .await;

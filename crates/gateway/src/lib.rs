@@ -15,7 +15,7 @@ use crossbar_callflows::CallflowsService;
 use crossbar_crud::api::RouteCatalog;
 use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::{ApiError, ApiResult};
-use crossbar_events::{Bus, InProcessBus};
+use crossbar_events::{Bus, InProcessBus, NatsBus, NatsOptions};
 use crossbar_numbers::NumbersService;
 use crossbar_office_hours::{OfficeHoursService, UserLookup};
 use crossbar_schema::SchemaRegistry;
@@ -51,12 +51,27 @@ impl Node {
     /// service on the in-process bus).
     pub async fn start(config: &Config) -> Result<Self, String> {
         let services = config.hosted_services()?;
-        if services.len() < ALL_SERVICES.len() {
-            return Err(
-                "hosting a subset of the services needs a shared bus (CROSSBAR_NATS_URL)".into(),
-            );
-        }
-        let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+        let bus: Arc<dyn Bus> = match config.nats_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                // Replicas hosting the same services share their durable consumers.
+                let label = if services.len() == ALL_SERVICES.len() {
+                    "all".to_string()
+                } else {
+                    services.join("+")
+                };
+                let bus = NatsBus::connect(url, NatsOptions::new(label))
+                    .await
+                    .map_err(|e| format!("NATS at {url}: {e}"))?;
+                Arc::new(bus)
+            }
+            None if services.len() < ALL_SERVICES.len() => {
+                return Err(
+                    "hosting a subset of the services needs a shared bus (CROSSBAR_NATS_URL)"
+                        .into(),
+                )
+            }
+            None => Arc::new(InProcessBus::new()),
+        };
         Self::start_with_bus(config, &services, bus).await
     }
 
@@ -346,22 +361,21 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(node: web::Data<Node>) -> HttpResponse {
     let checks = node.ready().await;
-    let ok = checks.iter().all(|(_, r)| r.is_ok());
+    let bus = node.bus.ready().await.map_err(|e| e.to_string());
+    let ok = checks.iter().all(|(_, r)| r.is_ok()) && bus.is_ok();
     let body: serde_json::Map<String, serde_json::Value> = checks
         .into_iter()
+        .map(|(name, r)| (format!("database.{name}"), r))
+        .chain(std::iter::once(("bus".to_string(), bus)))
         .map(|(name, r)| {
             (
-                format!("database.{name}"),
+                name,
                 serde_json::Value::String(match r {
                     Ok(()) => "ok".into(),
                     Err(e) => e,
                 }),
             )
         })
-        .chain(std::iter::once((
-            "bus".to_string(),
-            serde_json::Value::String("ok (in-process)".into()),
-        )))
         .collect();
     let status = if ok { "ready" } else { "not_ready" };
     let payload = serde_json::json!({"status": status, "checks": body});

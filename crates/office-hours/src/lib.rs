@@ -91,7 +91,8 @@ impl OfficeHoursService {
         .await;
         let docs = Documents::new(&db, outbox, schemas, "office_hours");
         let projection = Arc::new(events::TimezoneProjection::new(bus.clone()));
-        bus.subscribe(events::ACCOUNT_EVENTS_PREFIX, projection.clone())
+        // Every replica keeps its own projection: every replica hears of every change.
+        bus.subscribe_broadcast(events::ACCOUNT_EVENTS_PREFIX, projection.clone())
             .await;
         let service = Self {
             docs: docs.clone(),

@@ -37,6 +37,30 @@ fn bench(c: &mut Criterion) {
         }
         db
     });
+    // Latency distribution of single searches (criterion reports means): 10,000
+    // searches of 10 numbers over rotating 6-digit prefixes.
+    let mut samples: Vec<std::time::Duration> = (0..10_000)
+        .map(|i| {
+            let prefix = format!("+1{}555{}", 200 + i % 100, i % 10);
+            let started = std::time::Instant::now();
+            let rows = runtime
+                .block_on(search_available(&db.read, &prefix, 10, 0))
+                .unwrap();
+            let took = started.elapsed();
+            assert_eq!(rows.len(), 10);
+            took
+        })
+        .collect();
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    println!(
+        "inventory_search_1m single searches: p50 {:?}, p99 {:?}, max {:?} ({} samples)",
+        at(0.50),
+        at(0.99),
+        samples[samples.len() - 1],
+        samples.len()
+    );
+
     let mut group = c.benchmark_group("inventory_search_1m");
     group.bench_function("prefix_6_quantity_10", |b| {
         let mut area = 200;

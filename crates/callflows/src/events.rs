@@ -21,8 +21,7 @@ use crate::store::PatternCache;
 /// Prefix of this service's callflow events.
 pub const CALLFLOW_EVENTS_PREFIX: &str = "crossbar.callflows.callflow.";
 
-/// Published by the accounts service when an account is deleted.
-pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
+pub use crossbar_events::ACCOUNT_DELETED_SUBJECT;
 
 /// Drops an account's compiled patterns when one of its callflows changes or the
 /// account is deleted (a broadcast consumer: every replica holds its own cache).
@@ -48,10 +47,7 @@ pub struct AccountPurger {
 #[async_trait]
 impl EventHandler for AccountPurger {
     async fn handle(&self, event: &Event) -> Result<(), String> {
-        if event.subject != ACCOUNT_DELETED_SUBJECT {
-            return Ok(());
-        }
-        let Some(account_id) = event.account_id.as_deref() else {
+        let Some(account_id) = event.deleted_account() else {
             return Ok(());
         };
         Documents::purge_account(&self.db, account_id)

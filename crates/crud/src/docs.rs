@@ -276,16 +276,10 @@ impl Documents {
         kind: &str,
         id: &str,
     ) -> Result<Option<StoredDoc>, ApiError> {
-        let model = document::Entity::find_by_id(id.to_string())
-            .one(&self.read)
-            .await
-            .map_err(db_error)?;
-        match model {
-            Some(m) if m.account_id == account_id && m.kind == kind && !m.deleted => {
-                Ok(Some(StoredDoc::from_model(m)?))
-            }
-            _ => Ok(None),
-        }
+        Ok(self
+            .find_any(account_id, id)
+            .await?
+            .filter(|doc| doc.kind == kind))
     }
 
     /// A live document of any kind in `account_id`, if there is one.

@@ -15,6 +15,10 @@ use tokio::sync::RwLock;
 pub use nats::{NatsBus, NatsOptions};
 pub use outbox::{Outbox, OutboxMigration};
 
+/// Published by the accounts service when an account is deleted; every service then
+/// purges what it keeps of that account.
+pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
+
 /// One change in one service, as it travels on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -66,6 +70,13 @@ impl Event {
     pub fn doc(mut self, doc: Value) -> Self {
         self.doc = doc;
         self
+    }
+
+    /// The account this event deletes, when it is [`ACCOUNT_DELETED_SUBJECT`].
+    pub fn deleted_account(&self) -> Option<&str> {
+        (self.subject == ACCOUNT_DELETED_SUBJECT)
+            .then_some(self.account_id.as_deref())
+            .flatten()
     }
 }
 

@@ -137,12 +137,15 @@ async fn gateway(config: Config) -> Result<(), String> {
     let gateway = crossbar_gateway::proxy::Gateway::new(settings);
     crossbar_gateway::proxy::spawn_route_refresher(gateway.clone());
     tracing::info!(listen = %config.listen, services = ?gateway.settings.upstreams.keys().collect::<Vec<_>>(), "crossbar gateway listening");
-    let served = HttpServer::new(move || crossbar_gateway::gateway_app!(gateway))
+    let server = HttpServer::new(move || crossbar_gateway::gateway_app!(gateway))
         .bind(&config.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
-        .run()
-        .await
-        .map_err(|e| e.to_string());
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    run_until_stopped(server.run()).await
+}
+
+/// Serves until the server stops, then flushes spans still buffered for OTLP export.
+async fn run_until_stopped(server: actix_web::dev::Server) -> Result<(), String> {
+    let served = server.await.map_err(|e| e.to_string());
     crossbar_telemetry::logging::shutdown();
     served
 }
@@ -171,13 +174,8 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!(listen = %config.listen, "crossbar listening");
     let app_node = node.clone();
-    let served = HttpServer::new(move || crossbar_app!(app_node))
+    let server = HttpServer::new(move || crossbar_app!(app_node))
         .bind(&config.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
-        .run()
-        .await
-        .map_err(|e| e.to_string());
-    // Spans still buffered for OTLP export go out before the process ends.
-    crossbar_telemetry::logging::shutdown();
-    served
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    run_until_stopped(server.run()).await
 }

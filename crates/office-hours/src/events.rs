@@ -19,8 +19,7 @@ use sea_orm::DatabaseConnection;
 /// Subject prefix of this service's events.
 pub const SUBJECT_PREFIX: &str = "crossbar.office_hours.";
 
-/// Published by the accounts service when an account is deleted.
-pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
+pub use crossbar_events::ACCOUNT_DELETED_SUBJECT;
 
 /// Purges the documents of deleted accounts.
 pub struct AccountPurger {
@@ -30,10 +29,7 @@ pub struct AccountPurger {
 #[async_trait]
 impl EventHandler for AccountPurger {
     async fn handle(&self, event: &Event) -> Result<(), String> {
-        if event.subject != ACCOUNT_DELETED_SUBJECT {
-            return Ok(());
-        }
-        let Some(account_id) = event.account_id.as_deref() else {
+        let Some(account_id) = event.deleted_account() else {
             return Ok(());
         };
         Documents::purge_account(&self.db, account_id)

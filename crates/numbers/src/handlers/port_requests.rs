@@ -153,15 +153,22 @@ fn auth_context(req: &HttpRequest) -> Result<web::Data<AuthContext>, ApiError> {
         .ok_or_else(|| ApiError::internal("AuthContext is not registered"))
 }
 
-/// The port authority of a new request: the master account (the root of the tree).
-/// Kazoo picks the nearest ancestor whitelabelled as one; accounts here carry no such
-/// setting, so the root always is.
-fn port_authority_of(account: &AccountRef) -> String {
-    account
+/// The port authority of a new request: the nearest reseller above the account (a
+/// reseller runs its customers' ports, as Kazoo's white-labelled port authority does),
+/// else the master account (the root of the tree). An account never is its own.
+async fn port_authority_of(ctx: &AuthContext, account: &AccountRef) -> Result<String, ApiError> {
+    for ancestor in account.tree.iter().rev() {
+        if let Some(found) = ctx.directory.account(ancestor).await? {
+            if found.is_reseller {
+                return Ok(found.id);
+            }
+        }
+    }
+    Ok(account
         .tree
         .first()
         .cloned()
-        .unwrap_or_else(|| account.id.clone())
+        .unwrap_or_else(|| account.id.clone()))
 }
 
 /// The caller may act as the request's port authority.
@@ -496,6 +503,7 @@ async fn create(
     }
     let added_comments = stamp_comments(&mut data, &scope.caller, now);
     let id = ids::new_id();
+    let port_authority = port_authority_of(&ctx, &scope.account).await?;
     let txn = api.manager.db.write.begin().await.map_err(db_error)?;
     validate(&api, &txn, &mut data, scope.account_id(), &id).await?;
     let comments = match data.remove("comments") {
@@ -508,7 +516,7 @@ async fn create(
         id: id.clone(),
         account_id: scope.account_id().to_string(),
         port_state: PortState::Unconfirmed.as_str().into(),
-        port_authority: port_authority_of(&scope.account),
+        port_authority,
         deleted: false,
         doc: Value::Object(data).to_string(),
         transitions: Value::Array(vec![first]).to_string(),

@@ -1,6 +1,13 @@
 //! End-to-end harness: a real crossbar server (all services, real HTTP) on a free
 //! loopback port, on SQLite or, when `CROSSBAR_TEST_DATABASE_URL` names a
 //! PostgreSQL server, on a fresh PostgreSQL database of its own.
+//!
+//! Cluster mode: with `CROSSBAR_E2E_CLUSTER` set to the state file of
+//! `deploy/local/cluster.sh` (or to a gateway URL), `TestServer::start()` returns a
+//! handle on that running cluster instead (base = the gateway; the master account and
+//! its admin from the cluster, which must use `MASTER_NAME` / `admin` /
+//! `ADMIN_PASSWORD`). `ask` then goes over the cluster's NATS (state file only). Tests
+//! that need an empty system or the process itself call `skip_in_cluster!`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
@@ -22,6 +29,86 @@ pub struct TestServer {
     pub bus: std::sync::Arc<dyn crossbar_events::Bus>,
     handle: Option<actix_web::dev::ServerHandle>,
     _data: tempfile::TempDir,
+    /// Cluster mode: this handle's tag on account names and realms (see `Tagger`).
+    tag: Option<Tagger>,
+}
+
+/// On a shared cluster, account names and realms are unique system-wide (as in
+/// Kazoo), so tests that each create "Parent A" would collide. Each cluster handle
+/// tags the names and realms it sends (`"Parent A"` → `"Parent A ~t1a2b3"`,
+/// `"acme.example.com"` → `"t1a2b3.acme.example.com"`) and untags what it receives, so
+/// the tests read as on a fresh server. The master's own name is never tagged.
+#[derive(Clone)]
+struct Tagger {
+    tag: String,
+}
+
+impl Tagger {
+    fn new() -> Self {
+        Self {
+            tag: format!("t{}", hex::encode(rand::random::<[u8; 3]>())),
+        }
+    }
+
+    fn name(&self, name: &str) -> String {
+        if name.trim().eq_ignore_ascii_case(MASTER_NAME) || name.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ~{}", self.tag)
+        }
+    }
+
+    fn realm(&self, realm: &str) -> String {
+        if realm.is_empty() || realm.eq_ignore_ascii_case("master.e2e.test") {
+            realm.to_string()
+        } else {
+            format!("{}.{realm}", self.tag)
+        }
+    }
+
+    /// Tags the account names and realms of a request body.
+    fn outgoing(&self, method: &str, path: &str, mut body: Value) -> Value {
+        let path = path.split('?').next().unwrap_or(path);
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let account_doc = segments.len() <= 3
+            && segments.first() == Some(&"v2")
+            && segments.get(1) == Some(&"accounts")
+            && method != "GET";
+        let login = matches!(path, "/v2/user_auth" | "/v2/api_auth");
+        if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) {
+            if account_doc {
+                if let Some(Value::String(name)) = data.get_mut("name") {
+                    *name = self.name(name);
+                }
+                if let Some(Value::String(realm)) = data.get_mut("realm") {
+                    *realm = self.realm(realm);
+                }
+            }
+            if login {
+                if let Some(Value::String(name)) = data.get_mut("account_name") {
+                    *name = self.name(name);
+                }
+                if let Some(Value::String(realm)) = data.get_mut("account_realm") {
+                    *realm = self.realm(realm);
+                }
+            }
+        }
+        body
+    }
+
+    /// Removes the tag from every string of an answer.
+    fn incoming(&self, value: &mut Value) {
+        match value {
+            Value::String(text) if text.contains(&self.tag) => {
+                *text = text
+                    .replace(&format!(" ~{}", self.tag), "")
+                    .replace(&format!("{}.", self.tag), "");
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.incoming(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.incoming(v)),
+            _ => {}
+        }
+    }
 }
 
 /// One HTTP answer.
@@ -87,10 +174,133 @@ fn install_logging(provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>
     .expect("test log file");
 }
 
+/// The cluster named by `CROSSBAR_E2E_CLUSTER`, if any.
+pub fn cluster_target() -> Option<String> {
+    std::env::var("CROSSBAR_E2E_CLUSTER")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// True when the tests run against a running cluster (`CROSSBAR_E2E_CLUSTER`).
+pub fn cluster_mode() -> bool {
+    cluster_target().is_some()
+}
+
+/// Records that a test skipped itself in cluster mode (stderr, and a line in
+/// `CROSSBAR_E2E_SKIP_LOG` when set, which `deploy/local/e2e.sh` counts).
+pub fn note_skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED in cluster mode: {test}: {reason}");
+    if let Some(path) = std::env::var_os("CROSSBAR_E2E_SKIP_LOG").filter(|p| !p.is_empty()) {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{test}\t{reason}");
+        }
+    }
+}
+
+/// Returns early from a test in cluster mode, saying why:
+/// `skip_in_cluster!("counts every account of the system");`
+#[macro_export]
+macro_rules! skip_in_cluster {
+    ($reason:expr) => {
+        if $crate::cluster_mode() {
+            $crate::note_skip(module_path!(), $reason);
+            return;
+        }
+    };
+}
+
+/// `KEY='value'` lines of a cluster state file.
+fn read_state_file(path: &str) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("CROSSBAR_E2E_CLUSTER={path}: {e}"));
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(v);
+            (k.trim().to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// One NATS connection per test binary to the cluster's bus, kept on a runtime of its own.
+fn cluster_bus(nats_url: &str) -> std::sync::Arc<dyn crossbar_events::Bus> {
+    static BUS: std::sync::OnceLock<std::sync::Arc<dyn crossbar_events::Bus>> =
+        std::sync::OnceLock::new();
+    BUS.get_or_init(|| {
+        let url = nats_url.to_string();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let bus = crossbar_events::NatsBus::connect(
+                    &url,
+                    crossbar_events::NatsOptions::new("e2e-harness"),
+                )
+                .await
+                .expect("connect to the cluster's NATS");
+                let bus: std::sync::Arc<dyn crossbar_events::Bus> = std::sync::Arc::new(bus);
+                tx.send(bus).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("cluster NATS connection")
+    })
+    .clone()
+}
+
 impl TestServer {
-    /// Every service, embedded (its own in-process bus).
+    /// Every service, embedded (its own in-process bus); in cluster mode, the cluster.
     pub fn start() -> Self {
-        Self::start_hosting(None, None)
+        match cluster_target() {
+            Some(target) => Self::attach(&target),
+            None => Self::start_hosting(None, None),
+        }
+    }
+
+    /// A handle on a running cluster: `target` is its state file or its gateway URL.
+    fn attach(target: &str) -> Self {
+        let (base, bus) = if target.starts_with("http://") || target.starts_with("https://") {
+            let bus: std::sync::Arc<dyn crossbar_events::Bus> =
+                std::sync::Arc::new(crossbar_events::InProcessBus::new());
+            (target.trim_end_matches('/').to_string(), bus)
+        } else {
+            let state = read_state_file(target);
+            let get = |key: &str| {
+                state
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{target} has no {key}"))
+            };
+            assert!(
+                get("MASTER_NAME") == MASTER_NAME
+                    && get("MASTER_USERNAME") == "admin"
+                    && get("MASTER_PASSWORD") == ADMIN_PASSWORD,
+                "the cluster's master login must be {MASTER_NAME:?} / admin / ADMIN_PASSWORD \
+                 (deploy/local/e2e.sh starts it so)"
+            );
+            (get("GATEWAY_URL"), cluster_bus(&get("NATS_URL")))
+        };
+        let mut server = Self {
+            base,
+            master_id: String::new(),
+            bus,
+            handle: None,
+            _data: tempfile::tempdir().unwrap(),
+            tag: Some(Tagger::new()),
+        };
+        let (_, data) = server.login(MASTER_NAME, "admin", ADMIN_PASSWORD);
+        server.master_id = data["account_id"].as_str().unwrap().to_string();
+        server
     }
 
     /// A process hosting only `services` (all when `None`) on `bus` (a fresh
@@ -167,6 +377,7 @@ impl TestServer {
             bus,
             handle: Some(handle),
             _data: data,
+            tag: None,
         }
     }
 
@@ -189,7 +400,15 @@ impl TestServer {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        request(&self.base, method, path, token, body, headers)
+        match &self.tag {
+            None => request(&self.base, method, path, token, body, headers),
+            Some(tagger) => {
+                let body = body.map(|b| tagger.outgoing(method, path, b));
+                let mut answer = request(&self.base, method, path, token, body, headers);
+                tagger.incoming(&mut answer.body);
+                answer
+            }
+        }
     }
 
     /// Asks a request-reply question on the node's bus (as another service would).
@@ -199,6 +418,12 @@ impl TestServer {
             self.bus
                 .request(subject, payload, crossbar_events::DEFAULT_REQUEST_TIMEOUT),
         )
+        .map(|mut answer| {
+            if let Some(tagger) = &self.tag {
+                tagger.incoming(&mut answer);
+            }
+            answer
+        })
         .map_err(|e| e.to_string())
     }
 
@@ -402,8 +627,12 @@ impl TestServer {
         }
     }
 
-    /// Stops the server now (a replica going away).
+    /// Stops the server now (a replica going away). Not in cluster mode.
     pub fn stop(&mut self) {
+        assert!(
+            !cluster_mode(),
+            "stop() on a cluster: skip_in_cluster! first"
+        );
         if let Some(handle) = self.handle.take() {
             let rt = actix_web::rt::Runtime::new().unwrap();
             rt.block_on(handle.stop(false));

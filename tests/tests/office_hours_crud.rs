@@ -1040,8 +1040,11 @@ fn rule_listings_page_by_id() {
     assert_eq!(ids_of(&answer).len(), 5);
     assert!(answer.body.get("page_size").is_none());
 
-    // The service's database is part of readiness.
-    let ready = server.call("GET", "/readyz", None, None);
-    assert_eq!(ready.status, 200, "{:?}", ready.body);
-    assert_eq!(ready.body["checks"]["database.office_hours"], "ok");
+    // The service's database is part of readiness (of the process; a gateway
+    // reports its replicas instead).
+    if !crossbar_e2e::cluster_mode() {
+        let ready = server.call("GET", "/readyz", None, None);
+        assert_eq!(ready.status, 200, "{:?}", ready.body);
+        assert_eq!(ready.body["checks"]["database.office_hours"], "ok");
+    }
 }

@@ -46,6 +46,9 @@ fn unmatched(body: &Value, status: u16) -> bool {
 
 #[test]
 fn every_documented_operation_is_served_and_nothing_else_is() {
+    crossbar_e2e::skip_in_cluster!(
+        "probes /healthz, /readyz, /metrics of one process (the gateway answers them itself)"
+    );
     let server = TestServer::start();
     let sd = server.admin_token();
     let doc = document(&server);

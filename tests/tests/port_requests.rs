@@ -473,6 +473,9 @@ fn completion_creates_numbers_in_service() {
 
 #[test]
 fn comments_timeline_and_listings() {
+    crossbar_e2e::skip_in_cluster!(
+        "the superduper view lists every port request of the shared system"
+    );
     let w = world();
     let s = &w.server;
     let id = create(&w, &["+16175550100"]);

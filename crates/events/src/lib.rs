@@ -150,6 +150,11 @@ pub trait Bus: Send + Sync {
     async fn ready(&self) -> Result<(), BusError> {
         Ok(())
     }
+    /// Events published but not yet handled, per consumer of this process (for the
+    /// `bus_consumer_lag` gauge). In-process delivery is synchronous: nothing waits.
+    async fn consumer_lag(&self) -> Vec<(String, u64)> {
+        vec![("in_process".to_string(), 0)]
+    }
 }
 
 /// `bus_events_published_total{subject}` (the names are also in `crossbar-telemetry`).

@@ -385,6 +385,26 @@ impl NatsBus {
         &self.inner.options
     }
 
+    /// Every durable consumer this process subscribed.
+    fn durable_names(&self) -> Vec<String> {
+        let durables = self
+            .durables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        durables
+            .iter()
+            .flat_map(|(base, count)| {
+                (1..=*count).map(move |n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// The durable name for a handler in this process: the same on every replica,
     /// with `-2`, `-3`... when one process subscribes the same handler type to the
     /// same filter more than once.
@@ -927,6 +947,24 @@ impl Bus for NatsBus {
 
     async fn ready(&self) -> Result<(), BusError> {
         self.ping().await
+    }
+
+    async fn consumer_lag(&self) -> Vec<(String, u64)> {
+        let Ok(stream) = self
+            .inner
+            .js
+            .get_stream_no_info(&self.inner.options.stream)
+            .await
+        else {
+            return Vec::new();
+        };
+        let mut lags = Vec::new();
+        for name in self.durable_names() {
+            if let Ok(info) = stream.consumer_info(&name).await {
+                lags.push((name, info.num_pending + info.num_ack_pending as u64));
+            }
+        }
+        lags
     }
 }
 

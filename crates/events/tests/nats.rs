@@ -823,3 +823,63 @@ async fn in_process_bus_broadcast_is_subscribe() {
         "the concrete type, not `dyn EventHandler`"
     );
 }
+
+/// Holds every event until released (a consumer that has fallen behind).
+struct Gate {
+    open: Arc<tokio::sync::Notify>,
+    handled: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait]
+impl EventHandler for Gate {
+    async fn handle(&self, _event: &Event) -> Result<(), String> {
+        self.open.notified().await;
+        self.handled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn consumer_lag_counts_what_a_consumer_has_not_handled_yet() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let bus = connect(&server, options("laggy")).await;
+    let open = Arc::new(tokio::sync::Notify::new());
+    let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    bus.subscribe(
+        "crossbar.lag.",
+        Arc::new(Gate {
+            open: open.clone(),
+            handled: handled.clone(),
+        }),
+    )
+    .await;
+    for n in 0..6 {
+        bus.publish(&event("crossbar.lag.thing.created", n))
+            .await
+            .unwrap();
+    }
+    let total = |lags: Vec<(String, u64)>| lags.iter().map(|(_, lag)| *lag).sum::<u64>();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lags = bus.consumer_lag().await;
+        assert_eq!(lags.len(), 1, "{lags:?}");
+        assert!(lags[0].0.starts_with("laggy__"), "{lags:?}");
+        if total(lags) == 6 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "lag never reached 6");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Released one at a time, the consumer catches up and the lag falls to 0.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while handled.load(std::sync::atomic::Ordering::SeqCst) < 6
+        || total(bus.consumer_lag().await) > 0
+    {
+        open.notify_one();
+        assert!(Instant::now() < deadline, "the consumer never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

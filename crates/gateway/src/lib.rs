@@ -332,8 +332,10 @@ async fn metrics(node: web::Data<Node>) -> HttpResponse {
             }
             Err(error) => tracing::warn!(service, %error, "outbox backlog unavailable"),
         }
-        // In-process delivery is synchronous: nothing waits between publish and handle.
-        metrics::gauge!(CONSUMER_LAG, "consumer" => *service).set(0.0);
+    }
+    // Consumer names are per service and handler type (bounded), never ids.
+    for (consumer, lag) in node.bus.consumer_lag().await {
+        metrics::gauge!(CONSUMER_LAG, "consumer" => consumer).set(lag as f64);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -138,6 +138,12 @@ fn limits_cors_and_unavailable_services_answer_in_kazoos_shape() {
     assert_eq!(read.status, 200);
     assert_eq!(read.header("access-control-allow-origin"), Some("*"));
 
+    // The gateway's own endpoints refuse other methods like any path does.
+    for path in ["/healthz", "/readyz", "/metrics", "/v2/openapi.json"] {
+        let refused = via.call("POST", path, None, None);
+        assert_error(&refused, 405, "invalid_method");
+    }
+
     // Every replica gone: 503 in Kazoo's shape, for reads and writes.
     server.stop();
     let down = via.call(

@@ -59,7 +59,10 @@ fn a_resellers_customers_ports_are_run_by_the_reseller() {
         None,
     );
     assert_error(&by_customer, 400, "validation error");
-    assert_eq!(by_customer.body["data"]["port_state"]["enum"]["cause"], "pending");
+    assert_eq!(
+        by_customer.body["data"]["port_state"]["enum"]["cause"],
+        "pending"
+    );
     let by_reseller = server.call(
         "PATCH",
         &path(&customer, &under_reseller, "pending"),

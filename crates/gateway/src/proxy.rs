@@ -524,12 +524,19 @@ pub fn configure(gateway: &Arc<Gateway>, cfg: &mut web::ServiceConfig) {
         .app_data(web::Data::new(client(&gateway.settings)))
         // The body is read by `forward` itself, against the configured limit.
         .app_data(web::PayloadConfig::new(gateway.settings.body_limit_bytes))
-        .route("/healthz", web::get().to(gateway_healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(gateway_metrics))
-        .route("/v2/openapi.json", web::get().to(gateway_openapi))
-        .route("/v2/docs", web::get().to(gateway_docs))
+        .service(own("/healthz", web::get().to(gateway_healthz)))
+        .service(own("/readyz", web::get().to(readyz)))
+        .service(own("/metrics", web::get().to(gateway_metrics)))
+        .service(own("/v2/openapi.json", web::get().to(gateway_openapi)))
+        .service(own("/v2/docs", web::get().to(gateway_docs)))
         .default_service(web::to(forward));
+}
+
+/// One of the gateway's own GET endpoints; other methods answer 405 like a service's.
+fn own(path: &str, get: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(get)
+        .default_service(web::to(crossbar_crud::method_not_allowed))
 }
 
 #[cfg(test)]

@@ -105,4 +105,39 @@ fn a_request_and_the_consumers_of_its_events_share_one_trace() {
     assert!(spans.iter().any(|s| s.span_context.trace_id() == trace
         && s.name == "consume crossbar.accounts.account.created"
         && s.parent_span_id == request.span_context.span_id()));
+
+    // Through the gateway: caller → gateway span → service span → consumer span, all in
+    // the caller's trace.
+    let gateway = crossbar_e2e::GatewayServer::start(
+        std::collections::BTreeMap::from([("all".to_string(), vec![server.base.clone()])]),
+        1 << 20,
+    );
+    const GATEWAY_TRACE: &str = "5cf92f3577b34da6a3ce929d0e0e4747";
+    let answer = server.via(&gateway.base).call_with(
+        "PATCH",
+        &format!("/v2/accounts/{}", server.master_id),
+        Some(&sd),
+        Some(json!({"data": {"timezone": "Europe/Paris"}})),
+        &[(
+            "traceparent",
+            &format!("00-{GATEWAY_TRACE}-{CALLER_SPAN}-01"),
+        )],
+    );
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    provider.force_flush().unwrap();
+    let spans = spans_of(&exporter, TraceId::from_hex(GATEWAY_TRACE).unwrap());
+    let caller = SpanId::from_hex(CALLER_SPAN).unwrap();
+    let at_gateway = spans
+        .iter()
+        .find(|s| s.parent_span_id == caller && s.span_kind == SpanKind::Server)
+        .expect("the gateway's span continues the caller's trace");
+    let at_service = spans
+        .iter()
+        .find(|s| s.name == "PATCH /v2/accounts/{account_id}")
+        .expect("the service's span is in the same trace");
+    assert_eq!(at_service.parent_span_id, at_gateway.span_context.span_id());
+    assert!(spans
+        .iter()
+        .any(|s| s.name == "consume crossbar.accounts.account.updated"
+            && s.parent_span_id == at_service.span_context.span_id()));
 }

@@ -83,5 +83,8 @@ CROSSBAR_BIN=target/debug/crossbar tests/compat/run.sh
 echo "== OpenAPI document: valid 3.1, and schemathesis over every operation (no 5xx, no schema breaks)"
 CROSSBAR_BIN=target/debug/crossbar tests/api/run.sh
 
+echo "== the same end-to-end suite against a local cluster (PostgreSQL, NATS JetStream, 2 replicas of every service, the gateway)"
+deploy/local/e2e.sh
+
 echo "== deploy/: kustomize overlays rendered, checked with checkov and hadolint"
 deploy/check.sh

@@ -5,6 +5,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod handlers;
+pub mod projection;
 pub mod remote;
 pub mod routes;
 pub mod store;

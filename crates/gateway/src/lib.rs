@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use async_trait::async_trait;
-use crossbar_accounts::remote::RemoteDirectory;
+use crossbar_accounts::projection::{AccountProjection, DEFAULT_MAX_AGE};
 use crossbar_accounts::{AccountsConfig, AccountsService, Directory};
 use crossbar_auth::{AuthConfig, AuthService};
 use crossbar_authz::{AccountDirectory, AuthContext, TokenVerifier, UserDirectory};
@@ -114,8 +114,8 @@ impl Node {
                 (local.clone(), local)
             }
             None => {
-                let remote = Arc::new(RemoteDirectory::new(bus.clone()));
-                (remote.clone(), remote)
+                let projection = AccountProjection::start(bus.clone(), DEFAULT_MAX_AGE).await;
+                (projection.clone(), projection)
             }
         };
         let verifier = Arc::new(TokenVerifier::new());

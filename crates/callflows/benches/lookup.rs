@@ -92,6 +92,10 @@ fn service(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> CallflowsServ
         txn.commit().await.unwrap();
         CallflowsService {
             docs,
+            owners: Arc::new(crossbar_callflows::owners::NumberOwners::new(
+                bus.clone(),
+                crossbar_callflows::owners::DEFAULT_MAX_AGE,
+            )),
             bus,
             directory: Arc::new(NoAccounts),
             patterns: Arc::new(PatternCache::default()),

@@ -9,6 +9,7 @@
 pub mod domain;
 pub mod events;
 pub mod handlers;
+pub mod owners;
 pub mod routes;
 pub mod store;
 
@@ -37,6 +38,8 @@ pub struct CallflowsService {
     pub bus: Arc<dyn Bus>,
     /// Accounts, for "may the caller use a number owned by account X".
     pub directory: Arc<dyn AccountDirectory>,
+    /// Who owns a DID, kept from the numbers service's events.
+    pub owners: Arc<owners::NumberOwners>,
     pub patterns: Arc<PatternCache>,
 }
 
@@ -76,11 +79,13 @@ impl CallflowsService {
                 db: db.write.clone(),
             }),
         )
+        let owners = owners::NumberOwners::start(bus.clone(), owners::DEFAULT_MAX_AGE).await;
         .await;
         let service = Self {
             docs: docs.clone(),
             bus: bus.clone(),
             directory,
+            owners,
             patterns,
         };
         bus.respond(

@@ -21,7 +21,7 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
     let binding = web::Data::new(ResourceBinding {
         docs: service.docs.clone(),
         rules: Arc::new(CallflowsRules {
-            bus: service.bus.clone(),
+            owners: service.owners.clone(),
             directory: service.directory.clone(),
         }),
     });

@@ -7,20 +7,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crossbar_authz::AccountDirectory;
-use crossbar_crud::rpc::bus_error;
 use crossbar_crud::{ResourceRules, StoredDoc, UniqueClaim, WriteContext};
 use crossbar_envelope::{ApiError, ValidationErrors};
-use crossbar_events::{Bus, DEFAULT_REQUEST_TIMEOUT};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+
+use crate::owners::NumberOwners;
 
 use super::callflow::{self, CALLFLOW, NUMBER_CLAIM, PATTERN_CLAIM};
 
-/// The numbers service's answer to "who owns these numbers".
-pub const NUMBER_OWNERS_SUBJECT: &str = "crossbar.rpc.numbers.number.owners";
-
 /// `/callflows` (schema `callflows`).
 pub struct CallflowsRules {
-    pub bus: Arc<dyn Bus>,
+    /// Who owns a DID (a projection of the numbers service's events).
+    pub owners: Arc<NumberOwners>,
     pub directory: Arc<dyn AccountDirectory>,
 }
 
@@ -52,23 +50,10 @@ impl CallflowsRules {
         if dids.is_empty() {
             return Ok(());
         }
-        let answer = self
-            .bus
-            .request(
-                NUMBER_OWNERS_SUBJECT,
-                json!({ "numbers": dids }),
-                DEFAULT_REQUEST_TIMEOUT,
-            )
-            .await
-            .map_err(bus_error)?;
+        let owners = self.owners.owners(&dids).await?;
         let mut unauthorized: Vec<String> = Vec::new();
         for did in &dids {
-            let assigned_to = answer
-                .get("numbers")
-                .and_then(|n| n.get(did))
-                .and_then(|n| n.get("assigned_to"))
-                .and_then(Value::as_str);
-            if let Some(owner) = assigned_to {
+            if let Some(owner) = owners.get(did) {
                 if !self.authorized(ctx, owner).await? {
                     unauthorized.push(did.clone());
                 }

@@ -1,0 +1,305 @@
+//! Who owns a DID, as the callflows service needs it ("may the caller route this
+//! number"): a projection of the numbers service's number events, kept by every
+//! replica (broadcast), with a question to the numbers service for the numbers it has
+//! not heard of ([`NUMBER_OWNERS_SUBJECT`]). So a callflow write needs no round trip
+//! for known numbers, and keeps working while NATS or the numbers service is away;
+//! an entry older than the max age is asked again but still served when nobody
+//! answers. A number nobody answers for and nobody has heard of is an error (503), not
+//! a guess.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use crossbar_crud::rpc::bus_error;
+use crossbar_envelope::ApiError;
+use crossbar_events::{Bus, Event, EventHandler, DEFAULT_REQUEST_TIMEOUT};
+use serde_json::{json, Value};
+
+/// The numbers service's answer to "who owns these numbers".
+pub const NUMBER_OWNERS_SUBJECT: &str = "crossbar.rpc.numbers.number.owners";
+
+/// The numbers service's number events (`created`, `updated`, `state_changed`, `deleted`).
+pub const NUMBER_EVENTS_PREFIX: &str = "crossbar.numbers.phone_number.";
+
+/// How long an entry is trusted without being asked again.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// More numbers than this and the projection starts over (a bound on memory).
+pub const MAX_NUMBERS: usize = 1_000_000;
+
+struct Entry {
+    /// `None`: the number exists and is assigned to nobody.
+    assigned_to: Option<String>,
+    refreshed: Instant,
+}
+
+/// What is known of numbers' owners.
+pub struct NumberOwners {
+    bus: Arc<dyn Bus>,
+    numbers: RwLock<HashMap<String, Entry>>,
+    max_age: Duration,
+}
+
+impl NumberOwners {
+    pub fn new(bus: Arc<dyn Bus>, max_age: Duration) -> Self {
+        Self {
+            bus,
+            numbers: RwLock::default(),
+            max_age,
+        }
+    }
+
+    /// A projection subscribed to number events on `bus` (every replica).
+    pub async fn start(bus: Arc<dyn Bus>, max_age: Duration) -> Arc<Self> {
+        let owners = Arc::new(Self::new(bus.clone(), max_age));
+        bus.subscribe_broadcast(NUMBER_EVENTS_PREFIX, owners.clone())
+            .await;
+        owners
+    }
+
+    /// How many numbers the projection holds.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the projection holds no number.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
+        self.numbers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Entry>> {
+        self.numbers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn insert(numbers: &mut HashMap<String, Entry>, number: &str, assigned_to: Option<String>) {
+        if numbers.len() >= MAX_NUMBERS && !numbers.contains_key(number) {
+            numbers.clear();
+        }
+        numbers.insert(
+            number.to_string(),
+            Entry {
+                assigned_to,
+                refreshed: Instant::now(),
+            },
+        );
+    }
+
+    /// The account each of `dids` (E.164) is assigned to; numbers that exist unassigned
+    /// or that the numbers service does not know are absent.
+    pub async fn owners(&self, dids: &[String]) -> Result<HashMap<String, String>, ApiError> {
+        let mut owners = HashMap::new();
+        let mut stale: HashMap<String, Option<String>> = HashMap::new();
+        let mut ask: Vec<String> = Vec::new();
+        {
+            let numbers = self.read();
+            for did in dids {
+                match numbers.get(did) {
+                    Some(entry) if entry.refreshed.elapsed() < self.max_age => {
+                        if let Some(owner) = &entry.assigned_to {
+                            owners.insert(did.clone(), owner.clone());
+                        }
+                    }
+                    Some(entry) => {
+                        stale.insert(did.clone(), entry.assigned_to.clone());
+                        ask.push(did.clone());
+                    }
+                    None => ask.push(did.clone()),
+                }
+            }
+        }
+        if ask.is_empty() {
+            return Ok(owners);
+        }
+        let answer = match self
+            .bus
+            .request(
+                NUMBER_OWNERS_SUBJECT,
+                json!({ "numbers": ask }),
+                DEFAULT_REQUEST_TIMEOUT,
+            )
+            .await
+        {
+            Ok(answer) => answer,
+            // Every number asked about is known, only old: serve what is known.
+            Err(error) if stale.len() == ask.len() => {
+                tracing::warn!(%error, "numbers service unreachable; serving the projected owners");
+                owners.extend(
+                    stale
+                        .into_iter()
+                        .filter_map(|(did, owner)| owner.map(|owner| (did, owner))),
+                );
+                return Ok(owners);
+            }
+            Err(error) => return Err(bus_error(error)),
+        };
+        let mut numbers = self.write();
+        for did in &ask {
+            match answer.get("numbers").and_then(|n| n.get(did)) {
+                Some(known) => {
+                    let assigned_to = known
+                        .get("assigned_to")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    Self::insert(&mut numbers, did, assigned_to.clone());
+                    if let Some(owner) = assigned_to {
+                        owners.insert(did.clone(), owner);
+                    }
+                }
+                // Unknown to the numbers service: not remembered (it may be added later).
+                None => {
+                    numbers.remove(did);
+                }
+            }
+        }
+        Ok(owners)
+    }
+}
+
+#[async_trait]
+impl EventHandler for NumberOwners {
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let Some(number) = event.resource_id.as_deref() else {
+            return Ok(());
+        };
+        let mut numbers = self.write();
+        if event.subject.ends_with(".deleted") {
+            numbers.remove(number);
+        } else if event.doc.is_object() {
+            // Idempotent: the document carries the number's whole current state.
+            let assigned_to = event
+                .doc
+                .get("assigned_to")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Self::insert(&mut numbers, number, assigned_to);
+        } else {
+            numbers.remove(number);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use crossbar_events::{InProcessBus, RequestHandler};
+
+    use super::*;
+
+    /// The numbers service as the projection sees it: counts questions, can go away.
+    #[derive(Default)]
+    struct FakeNumbers {
+        questions: AtomicUsize,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl RequestHandler for FakeNumbers {
+        async fn answer(&self, payload: Value) -> Result<Value, String> {
+            self.questions.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err("numbers service away".into());
+            }
+            let mut out = serde_json::Map::new();
+            for n in payload["numbers"].as_array().unwrap() {
+                match n.as_str().unwrap() {
+                    "+14155550100" => {
+                        out.insert(n.as_str().unwrap().into(), json!({"assigned_to": "acme"}))
+                    }
+                    "+14155550101" => {
+                        out.insert(n.as_str().unwrap().into(), json!({"assigned_to": null}))
+                    }
+                    _ => None,
+                };
+            }
+            Ok(json!({ "numbers": out }))
+        }
+    }
+
+    fn number_event(action: &str, number: &str, assigned_to: Option<&str>) -> Event {
+        Event::new(format!("{NUMBER_EVENTS_PREFIX}{action}"))
+            .resource(number.to_string())
+            .doc(json!({"id": number, "assigned_to": assigned_to, "state": "in_service"}))
+    }
+
+    async fn setup(max_age: Duration) -> (Arc<InProcessBus>, Arc<FakeNumbers>, Arc<NumberOwners>) {
+        let bus = Arc::new(InProcessBus::new());
+        let fake = Arc::new(FakeNumbers::default());
+        bus.respond(NUMBER_OWNERS_SUBJECT, fake.clone()).await;
+        let owners = NumberOwners::start(bus.clone(), max_age).await;
+        (bus, fake, owners)
+    }
+
+    fn dids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn known_numbers_are_answered_without_a_question() {
+        let (_bus, fake, owners) = setup(DEFAULT_MAX_AGE).await;
+        let asked = dids(&["+14155550100", "+14155550101", "+14155550199"]);
+        let first = owners.owners(&asked).await.unwrap();
+        assert_eq!(
+            first,
+            HashMap::from([("+14155550100".to_string(), "acme".to_string())])
+        );
+        assert_eq!(fake.questions.load(Ordering::SeqCst), 1);
+        // The two known numbers now come from the projection; the unknown one is asked.
+        let again = owners.owners(&asked[..2]).await.unwrap();
+        assert_eq!(again, first);
+        assert_eq!(fake.questions.load(Ordering::SeqCst), 1);
+        owners.owners(&asked[2..]).await.unwrap();
+        assert_eq!(fake.questions.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn events_move_numbers_between_owners() {
+        let (bus, fake, owners) = setup(DEFAULT_MAX_AGE).await;
+        let did = dids(&["+15555550123"]);
+        bus.publish(&number_event("created", &did[0], Some("a")))
+            .await
+            .unwrap();
+        assert_eq!(owners.owners(&did).await.unwrap()[&did[0]], "a");
+        bus.publish(&number_event("state_changed", &did[0], Some("b")))
+            .await
+            .unwrap();
+        assert_eq!(owners.owners(&did).await.unwrap()[&did[0]], "b");
+        bus.publish(&number_event("state_changed", &did[0], None))
+            .await
+            .unwrap();
+        assert!(owners.owners(&did).await.unwrap().is_empty());
+        assert_eq!(fake.questions.load(Ordering::SeqCst), 0);
+        bus.publish(&number_event("deleted", &did[0], Some("b")))
+            .await
+            .unwrap();
+        assert!(owners.is_empty());
+    }
+
+    #[tokio::test]
+    async fn old_entries_are_served_only_when_nobody_answers() {
+        let (bus, fake, owners) = setup(Duration::ZERO).await;
+        let known = dids(&["+15555550123"]);
+        bus.publish(&number_event("created", &known[0], Some("a")))
+            .await
+            .unwrap();
+        fake.down.store(true, Ordering::SeqCst);
+        assert_eq!(owners.owners(&known).await.unwrap()[&known[0]], "a");
+        // One number nobody has heard of: the whole question fails (503), no guess.
+        let mixed = dids(&["+15555550123", "+15555550999"]);
+        assert!(owners.owners(&mixed).await.is_err());
+        assert_eq!(fake.questions.load(Ordering::SeqCst), 2);
+    }
+}

@@ -4,10 +4,12 @@
 //! Tokens are EdDSA JWTs signed with a key this service keeps in its own database;
 //! every service verifies them locally. A revocation is a row in `revoked_tokens` and a
 //! `crossbar.auth.token.revoked` event written in the same transaction (outbox).
+//! Signing keys rotate without restarts: see [`keys`].
 
 pub mod domain;
 pub mod events;
 mod handlers;
+pub mod keys;
 pub mod remote;
 mod routes;
 pub mod store;
@@ -19,7 +21,6 @@ use actix_web::web;
 use crossbar_authz::{TokenSigner, TokenVerifier, UserDirectory};
 use crossbar_events::{Bus, Outbox};
 use sea_orm::DatabaseConnection;
-use serde_json::{json, Value};
 
 pub use domain::throttle::{LoginThrottle, ThrottleConfig};
 use domain::Authenticator;
@@ -50,14 +51,15 @@ pub(crate) struct AuthState {
     pub(crate) auth: Authenticator,
     pub(crate) verifier: Arc<TokenVerifier>,
     pub(crate) outbox: Outbox,
-    /// `{"keys": [...]}`, the public keys as JWKs.
-    pub(crate) jwks: Value,
     relay: tokio::task::JoinHandle<()>,
+    /// Rereads the signing keys every [`keys::KEY_REFRESH_EVERY`].
+    key_refresh: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for AuthState {
     fn drop(&mut self) {
         self.relay.abort();
+        self.key_refresh.abort();
     }
 }
 
@@ -68,11 +70,13 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    /// Runs migrations on `db` (its own database / schema), loads the signing key or
-    /// creates and stores one, trusts its public key in `verifier`, loads unexpired
-    /// revocations into `verifier.revocations`, and subscribes `verifier.revocations`
-    /// on `bus` to `TOKEN_REVOKED_SUBJECT`. It also starts the outbox relay (a tokio
-    /// task of the calling runtime, stopped when the last clone is dropped).
+    /// Runs migrations on `db` (its own database / schema), loads the signing keys or
+    /// creates and stores one, trusts their public keys in `verifier` (and makes it
+    /// reload them from `db` on an unknown key id), loads unexpired revocations into
+    /// `verifier.revocations`, and subscribes on `bus` (every replica) to revocations
+    /// and key rotations. It also starts the outbox relay and the periodic key
+    /// refresh (tokio tasks of the calling runtime, stopped when the last clone is
+    /// dropped).
     pub async fn start(
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
@@ -92,13 +96,13 @@ impl AuthService {
         for key in &keys {
             verifier.add_key(&key.kid, key.public_key());
         }
-        // The newest key signs; JWKS lists it first.
+        // The newest key signs.
         let signing_key = keys
             .last()
             .cloned()
             .ok_or_else(|| "auth: no signing key".to_string())?;
-        let jwks = json!({ "keys": keys.iter().rev().map(|k| k.public_jwk()).collect::<Vec<_>>() });
         let signer = Arc::new(TokenSigner::new(signing_key, config.token_lifetime_secs));
+        keys::reload_from_database(&verifier, db.clone(), signer.clone());
 
         let revoked = store::active_revocations(&db, now)
             .await
@@ -107,16 +111,19 @@ impl AuthService {
             verifier.revocations.revoke(jti, *exp);
         }
         events::subscribe_revocations(bus.as_ref(), verifier.revocations.clone()).await;
+        bus.subscribe_broadcast(
+            events::SIGNING_KEY_ROTATED_SUBJECT,
+            Arc::new(events::KeyRefresher {
+                db: db.clone(),
+                signer: signer.clone(),
+                verifier: verifier.clone(),
+            }),
+        )
+        .await;
 
         bus.respond(
             remote::VERIFICATION_SUBJECT,
-            Arc::new(remote::VerificationResponder {
-                db: db.clone(),
-                keys: keys
-                    .iter()
-                    .map(|k| (k.kid.clone(), k.public_key().to_vec()))
-                    .collect(),
-            }),
+            Arc::new(remote::VerificationResponder { db: db.clone() }),
         )
         .await;
         let outbox = Outbox::new(db.clone(), bus);
@@ -124,9 +131,16 @@ impl AuthService {
             tracing::warn!(%error, "auth: outbox flush at start failed; the relay will retry");
         }
         let relay = outbox.spawn_relay(RELAY_EVERY);
+        let key_refresh = keys::spawn_refresh(
+            db.clone(),
+            signer.clone(),
+            verifier.clone(),
+            keys::KEY_REFRESH_EVERY,
+        );
 
         tracing::info!(
             kid = %signer.key().kid,
+            keys = keys.len(),
             revocations = revoked.len(),
             "auth service started"
         );
@@ -137,8 +151,8 @@ impl AuthService {
                 auth: Authenticator::new(directory, signer, throttle),
                 verifier,
                 outbox,
-                jwks,
                 relay,
+                key_refresh,
             }),
         })
     }
@@ -158,6 +172,15 @@ impl AuthService {
     /// The signer (the binary's `create-account` does not need it; tests may).
     pub fn signer(&self) -> Arc<TokenSigner> {
         self.state.auth.signer().clone()
+    }
+
+    /// Adds a new signing key and announces it on this service's bus (what
+    /// `crossbar keys rotate` does, from inside a running service: for tests and
+    /// embedding). Every replica signs with it once the event is handled; on the
+    /// in-process bus, before this returns.
+    pub async fn rotate_signing_key(&self) -> Result<keys::Rotation, String> {
+        let lifetime = self.state.auth.signer().lifetime_secs();
+        keys::rotate(&self.state.db, Some(&self.state.outbox), lifetime).await
     }
 
     /// The login throttle (for metrics and tests).

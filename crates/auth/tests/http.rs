@@ -896,3 +896,200 @@ async fn unsupported_verbs_are_kazoo_405() {
         assert_eq!(body["data"], json!({"message": "method not allowed"}));
     }
 }
+
+// ------------------------------------------------------------------------------------
+// signing-key rotation
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_string()
+}
+
+macro_rules! token_status {
+    ($app:expr, $token:expr) => {{
+        let (status, _, _) = call!(
+            $app,
+            with_token(test::TestRequest::get().uri("/v2/token_auth"), $token)
+        );
+        status
+    }};
+}
+
+#[actix_web::test]
+async fn rotation_signs_with_the_new_key_and_old_tokens_keep_verifying() {
+    let h = harness().await;
+    let app = app!(h);
+    let old = token_of!(app);
+    let old_kid = h.service.signer().key().kid;
+    assert_eq!(kid_of(&old), old_kid);
+
+    let rotation = h.service.rotate_signing_key().await.unwrap();
+    assert_ne!(rotation.kid, old_kid);
+    assert_eq!(rotation.keys, vec![rotation.kid.clone(), old_kid.clone()]);
+    assert!(
+        rotation.retired.is_empty(),
+        "the old key's tokens are still valid"
+    );
+    assert!(rotation.published);
+    assert_eq!(h.service.signer().key().kid, rotation.kid);
+
+    let new = token_of!(app);
+    assert_eq!(kid_of(&new), rotation.kid);
+    assert_eq!(token_status!(app, &old), StatusCode::OK);
+    assert_eq!(token_status!(app, &new), StatusCode::OK);
+
+    let (status, _, body) = call!(app, test::TestRequest::get().uri("/v2/auth/keys"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kids: Vec<&str> = body["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kids,
+        vec![rotation.kid.as_str(), old_kid.as_str()],
+        "newest first"
+    );
+    assert_eq!(
+        body["data"]["keys"][0],
+        h.service.signer().key().public_jwk()
+    );
+}
+
+#[actix_web::test]
+async fn another_replica_signs_with_the_new_key_after_the_event() {
+    let h = harness().await;
+    // a second replica: same database, same bus
+    let (replica, replica_verifier) = start(&h.db_url, h.bus.clone(), h.directory.clone()).await;
+    let rotation = h.service.rotate_signing_key().await.unwrap();
+    assert_eq!(
+        replica.signer().key().kid,
+        rotation.kid,
+        "followed the event"
+    );
+    let replica_app = app!(replica, replica_verifier, h.directory);
+    let token = token_of!(replica_app);
+    assert_eq!(kid_of(&token), rotation.kid);
+    assert!(h.verifier.verify(&token).is_ok());
+}
+
+#[actix_web::test]
+async fn a_replica_that_missed_the_event_reloads_the_keys_from_its_database() {
+    let h = harness().await;
+    // same database, but a bus of its own: it never hears of the rotation
+    let (replica, replica_verifier) = start(
+        &h.db_url,
+        Arc::new(InProcessBus::new()),
+        h.directory.clone(),
+    )
+    .await;
+    // Let its outbox relay make its first round (the outbox is shared: a relay round
+    // after the rotation would hand it the event on its own bus).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let old_kid = replica.signer().key().kid;
+    let rotation = h.service.rotate_signing_key().await.unwrap();
+    assert_eq!(replica.signer().key().kid, old_kid, "no event reached it");
+
+    let app = app!(h);
+    let token = token_of!(app);
+    assert_eq!(kid_of(&token), rotation.kid);
+    assert!(
+        replica_verifier.verify(&token).is_err(),
+        "unknown to the replica's keys"
+    );
+    let replica_app = app!(replica, replica_verifier, h.directory);
+    assert_eq!(token_status!(replica_app, &token), StatusCode::OK);
+    assert_eq!(
+        replica.signer().key().kid,
+        rotation.kid,
+        "the reload also moved its signer"
+    );
+}
+
+#[actix_web::test]
+async fn a_remote_process_follows_the_rotation_event() {
+    let h = harness().await;
+    let bus: Arc<dyn Bus> = h.bus.clone();
+    let remote = Arc::new(TokenVerifier::new());
+    crossbar_auth::remote::join_verification(bus, remote.clone()).await;
+    let app = app!(h);
+    let old = token_of!(app);
+    assert!(remote.verify(&old).is_ok());
+
+    let rotation = h.service.rotate_signing_key().await.unwrap();
+    let new = token_of!(app);
+    assert_eq!(kid_of(&new), rotation.kid);
+    // the plain hot path: the event brought the key
+    assert!(remote.verify(&new).is_ok());
+    assert!(remote.verify(&old).is_ok());
+}
+
+#[actix_web::test]
+async fn a_remote_process_that_missed_the_event_asks_the_auth_service() {
+    let h = harness().await;
+    let bus: Arc<dyn Bus> = h.bus.clone();
+    // loaded before the rotation, not subscribed to it (as if the event was lost)
+    let remote = TokenVerifier::new();
+    crossbar_auth::remote::load_verification(bus.as_ref(), &remote)
+        .await
+        .unwrap();
+    crossbar_auth::remote::reload_over_bus(&bus, &remote);
+
+    h.service.rotate_signing_key().await.unwrap();
+    let app = app!(h);
+    let token = token_of!(app);
+    assert!(remote.verify(&token).is_err(), "the key is new to it");
+    assert!(remote.verify_or_reload(&token).await.is_ok());
+    assert!(remote.verify(&token).is_ok(), "and now known");
+}
+
+#[actix_web::test]
+async fn retired_keys_stop_verifying_everywhere() {
+    let h = harness().await;
+    let bus: Arc<dyn Bus> = h.bus.clone();
+    let remote = Arc::new(TokenVerifier::new());
+    crossbar_auth::remote::join_verification(bus.clone(), remote.clone()).await;
+    let app = app!(h);
+    let first = token_of!(app);
+    let first_kid = kid_of(&first);
+
+    // Rotations in the future: the first key's successor is older than the token
+    // lifetime plus the grace at the second one.
+    let db = connect(&h.db_url).await;
+    let outbox = crossbar_events::Outbox::new(db.clone(), bus);
+    let now = crossbar_envelope::time::unix_now();
+    let keep = 3600 + crossbar_auth::domain::keys::RETIRE_GRACE_SECS;
+    let second = crossbar_auth::store::rotate_keys(&db, now + 10, keep)
+        .await
+        .unwrap();
+    assert!(second.retired.is_empty());
+    outbox.flush().await.unwrap();
+    assert!(remote.verify(&first).is_ok());
+    let third = crossbar_auth::store::rotate_keys(&db, now + 10 + keep, keep)
+        .await
+        .unwrap();
+    assert_eq!(third.retired, vec![first_kid.clone()]);
+    outbox.flush().await.unwrap();
+
+    assert_eq!(h.service.signer().key().kid, third.new.kid);
+    assert!(!remote.has_key(&first_kid), "the event retired it");
+    assert!(!h.verifier.has_key(&first_kid));
+    assert!(remote.verify(&first).is_err());
+    assert_eq!(token_status!(app, &first), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        remote.kids().len(),
+        2,
+        "the second and third keys keep verifying"
+    );
+    let (status, _, body) = call!(app, test::TestRequest::get().uri("/v2/auth/keys"));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["keys"].as_array().unwrap().len(), 2);
+}

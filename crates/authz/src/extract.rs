@@ -33,7 +33,7 @@ impl Caller {
             .app_data::<web::Data<AuthContext>>()
             .ok_or_else(|| ApiError::internal("AuthContext is not registered"))?;
         let token = presented_token(req).ok_or(ApiError::InvalidCredentials)?;
-        let claims = ctx.verifier.verify(&token)?;
+        let claims = ctx.verifier.verify_or_reload(&token).await?;
         let account = ctx
             .directory
             .account(&claims.account_id)

@@ -1,7 +1,10 @@
 //! JWT issue and verification (EdDSA / Ed25519), and the revocation deny-list.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -84,25 +87,55 @@ impl SigningKey {
     }
 }
 
-/// Issues tokens (auth service only: it holds the private key).
+/// Issues tokens (auth service only: it holds the private key). The signing key can
+/// be swapped while tokens are being issued ([`TokenSigner::set_key`], on rotation).
 pub struct TokenSigner {
+    current: RwLock<Arc<ActiveKey>>,
+    lifetime_secs: i64,
+}
+
+/// The key that signs now, with its encoding key prepared once.
+struct ActiveKey {
     key: SigningKey,
     encoding: EncodingKey,
-    lifetime_secs: i64,
+}
+
+impl ActiveKey {
+    fn new(key: SigningKey) -> Arc<Self> {
+        let encoding = EncodingKey::from_ed_der(key.pkcs8());
+        Arc::new(Self { key, encoding })
+    }
 }
 
 impl TokenSigner {
     pub fn new(key: SigningKey, lifetime_secs: i64) -> Self {
-        let encoding = EncodingKey::from_ed_der(key.pkcs8());
         Self {
-            key,
-            encoding,
+            current: RwLock::new(ActiveKey::new(key)),
             lifetime_secs,
         }
     }
 
-    pub fn key(&self) -> &SigningKey {
-        &self.key
+    /// The key that signs now (a copy: another may sign the next token).
+    pub fn key(&self) -> SigningKey {
+        self.active().key.clone()
+    }
+
+    /// Signs from now on with `key`; `true` when that changed the signing key.
+    pub fn set_key(&self, key: SigningKey) -> bool {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.key.kid == key.kid {
+            return false;
+        }
+        *current = ActiveKey::new(key);
+        true
+    }
+
+    fn active(&self) -> Arc<ActiveKey> {
+        // The lock only guards a pointer swap: a poisoned one still holds a whole key.
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn lifetime_secs(&self) -> i64 {
@@ -161,9 +194,10 @@ impl TokenSigner {
     }
 
     fn sign(&self, claims: Claims) -> Result<(String, Claims), ApiError> {
+        let active = self.active();
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+        header.kid = Some(active.key.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &active.encoding)
             .map_err(|e| ApiError::internal(format!("token signing failed: {e}")))?;
         Ok((token, claims))
     }
@@ -193,11 +227,35 @@ impl Revocations {
     }
 }
 
+/// Where a verifier reloads the current public keys from when a token names a key it
+/// does not know: `(kid, raw Ed25519 public key)`, the complete current set.
+type KeySource = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<(String, Vec<u8>)>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Least time between two reloads of the keys caused by tokens with an unknown `kid`
+/// (anyone can present such a token; this bounds what they make the process ask).
+pub const KEY_RELOAD_MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why a token was refused (all of them answer 401 alike).
+enum Refusal {
+    /// Signed with a key this verifier does not know (yet): worth a reload.
+    UnknownKid(String),
+    Invalid,
+}
+
 /// Verifies tokens locally with the auth service's public keys.
 pub struct TokenVerifier {
     keys: RwLock<HashMap<String, DecodingKey>>,
     validation: Validation,
     pub revocations: Arc<Revocations>,
+    /// Reloads the keys on an unknown `kid` (none: unknown keys are refused).
+    source: RwLock<Option<KeySource>>,
+    /// When the last reload started; held across a reload so that concurrent requests
+    /// with the same new key wait for it instead of each asking.
+    last_reload: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl TokenVerifier {
@@ -210,6 +268,8 @@ impl TokenVerifier {
             keys: RwLock::new(HashMap::new()),
             validation,
             revocations: Arc::new(Revocations::default()),
+            source: RwLock::new(None),
+            last_reload: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -220,19 +280,135 @@ impl TokenVerifier {
         }
     }
 
+    /// Stops trusting a key (a retired one).
+    pub fn remove_key(&self, kid: &str) {
+        if let Ok(mut keys) = self.keys.write() {
+            keys.remove(kid);
+        }
+    }
+
+    /// Trusts exactly `keys` (`(kid, raw public key)`): the complete current set, as
+    /// the auth service has it. Nothing changes when `keys` is empty, or when it names
+    /// the keys already trusted (no write lock then).
+    pub fn replace_keys(&self, keys: &[(String, Vec<u8>)]) {
+        if keys.is_empty() {
+            return;
+        }
+        let wanted: HashSet<&str> = keys.iter().map(|(kid, _)| kid.as_str()).collect();
+        let same = self
+            .keys
+            .read()
+            .map(|current| {
+                current.len() == wanted.len() && current.keys().all(|k| wanted.contains(k.as_str()))
+            })
+            .unwrap_or(false);
+        if same {
+            return;
+        }
+        if let Ok(mut current) = self.keys.write() {
+            *current = keys
+                .iter()
+                .map(|(kid, public)| (kid.clone(), DecodingKey::from_ed_der(public)))
+                .collect();
+        }
+    }
+
+    /// Whether a key id is trusted.
+    pub fn has_key(&self, kid: &str) -> bool {
+        self.keys
+            .read()
+            .map(|keys| keys.contains_key(kid))
+            .unwrap_or(false)
+    }
+
+    /// The trusted key ids, sorted.
+    pub fn kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self
+            .keys
+            .read()
+            .map(|keys| keys.keys().cloned().collect())
+            .unwrap_or_default();
+        kids.sort();
+        kids
+    }
+
+    /// Where to reload the complete set of public keys from when a token names an
+    /// unknown key (a rotation this process has not heard of): the auth service's
+    /// database in its own process, the auth service over the bus elsewhere.
+    pub fn set_key_source<F, Fut>(&self, source: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<(String, Vec<u8>)>, String>> + Send + 'static,
+    {
+        let source: KeySource = Arc::new(move || Box::pin(source()));
+        if let Ok(mut slot) = self.source.write() {
+            *slot = Some(source);
+        }
+    }
+
     /// The claims of a valid, unexpired, unrevoked token; 401 otherwise.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| ApiError::InvalidCredentials)?;
-        let kid = header.kid.ok_or(ApiError::InvalidCredentials)?;
-        let keys = self.keys.read().map_err(|_| ApiError::InvalidCredentials)?;
-        let key = keys.get(&kid).ok_or(ApiError::InvalidCredentials)?;
+        self.check(token).map_err(|_| ApiError::InvalidCredentials)
+    }
+
+    /// [`TokenVerifier::verify`], except that a token signed with a key this process
+    /// does not know makes it reload the keys from its key source (at most once per
+    /// [`KEY_RELOAD_MIN_INTERVAL`]) and try again: this covers a missed rotation
+    /// event. Tokens with known keys cost exactly what `verify` costs.
+    pub async fn verify_or_reload(&self, token: &str) -> Result<Claims, ApiError> {
+        match self.check(token) {
+            Ok(claims) => Ok(claims),
+            Err(Refusal::UnknownKid(kid)) if self.reload_for(&kid).await => self.verify(token),
+            Err(_) => Err(ApiError::InvalidCredentials),
+        }
+    }
+
+    fn check(&self, token: &str) -> Result<Claims, Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid)?;
+        let kid = header.kid.ok_or(Refusal::Invalid)?;
+        let keys = self.keys.read().map_err(|_| Refusal::Invalid)?;
+        let Some(key) = keys.get(&kid) else {
+            return Err(Refusal::UnknownKid(kid));
+        };
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            .map_err(|_| ApiError::InvalidCredentials)?;
+            .map_err(|_| Refusal::Invalid)?;
         if self.revocations.is_revoked(&data.claims.jti) {
-            return Err(ApiError::InvalidCredentials);
+            return Err(Refusal::Invalid);
         }
         Ok(data.claims)
+    }
+
+    /// Reloads the keys because of `kid`, unless a reload happened less than
+    /// [`KEY_RELOAD_MIN_INTERVAL`] ago; `true` when `kid` is known afterwards.
+    async fn reload_for(&self, kid: &str) -> bool {
+        let source = match self.source.read() {
+            Ok(source) => source.clone(),
+            Err(_) => None,
+        };
+        let Some(source) = source else {
+            return false;
+        };
+        let mut last = self.last_reload.lock().await;
+        // A reload that finished while this request waited may have brought it.
+        if self.has_key(kid) {
+            return true;
+        }
+        if last.is_some_and(|at| at.elapsed() < KEY_RELOAD_MIN_INTERVAL) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        match source().await {
+            Ok(keys) if !keys.is_empty() => {
+                self.replace_keys(&keys);
+                tracing::info!(
+                    keys = keys.len(),
+                    "token keys reloaded after an unknown key id"
+                );
+            }
+            Ok(_) => tracing::warn!("token key reload: the key source answered no keys"),
+            Err(error) => tracing::warn!(%error, "token key reload failed"),
+        }
+        self.has_key(kid)
     }
 }
 
@@ -307,5 +483,105 @@ mod tests {
         let (token, claims) = signer.issue("a", None, "cb_api_auth", None).unwrap();
         verifier.revocations.revoke(&claims.jti, claims.exp);
         assert!(verifier.verify(&token).is_err());
+    }
+
+    fn kid_of(token: &str) -> String {
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    }
+
+    #[test]
+    fn a_rotated_signer_signs_with_the_new_key_and_old_tokens_keep_verifying() {
+        let (signer, verifier) = pair();
+        let (old, _) = signer.issue("a", None, "cb_api_auth", None).unwrap();
+        let next = SigningKey::generate().unwrap();
+        verifier.add_key(&next.kid, next.public_key());
+        assert!(signer.set_key(next.clone()));
+        assert!(!signer.set_key(next.clone()), "same key: no change");
+        assert_eq!(signer.key().kid, next.kid);
+        let (new, _) = signer.issue("a", None, "cb_api_auth", None).unwrap();
+        assert_eq!(kid_of(&new), next.kid);
+        assert_ne!(kid_of(&old), next.kid);
+        assert!(verifier.verify(&old).is_ok());
+        assert!(verifier.verify(&new).is_ok());
+    }
+
+    #[test]
+    fn replacing_keys_drops_retired_ones() {
+        let (signer, verifier) = pair();
+        let (old, _) = signer.issue("a", None, "cb_api_auth", None).unwrap();
+        let next = SigningKey::generate().unwrap();
+        verifier.replace_keys(&[(next.kid.clone(), next.public_key().to_vec())]);
+        assert_eq!(verifier.kids(), vec![next.kid.clone()]);
+        assert!(verifier.verify(&old).is_err());
+        verifier.replace_keys(&[]);
+        assert_eq!(verifier.kids(), vec![next.kid.clone()], "empty: unchanged");
+        verifier.remove_key(&next.kid);
+        assert!(verifier.kids().is_empty());
+    }
+
+    /// A verifier that missed a rotation, with a key source that knows the new key.
+    fn behind_a_rotation() -> (
+        TokenVerifier,
+        TokenSigner,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let (signer, verifier) = pair();
+        let next = SigningKey::generate().unwrap();
+        let keys = vec![
+            (signer.key().kid, signer.key().public_key().to_vec()),
+            (next.kid.clone(), next.public_key().to_vec()),
+        ];
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        verifier.set_key_source(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let keys = keys.clone();
+            async move { Ok(keys) }
+        });
+        (verifier, TokenSigner::new(next, 3600), calls)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_reloads_the_keys_once() {
+        let (verifier, rotated, calls) = behind_a_rotation();
+        let (token, claims) = rotated.issue("a", None, "cb_api_auth", None).unwrap();
+        assert!(verifier.verify(&token).is_err(), "unknown to the hot path");
+        assert_eq!(verifier.verify_or_reload(&token).await.unwrap(), claims);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // now known: no further reload
+        assert!(verifier.verify_or_reload(&token).await.is_ok());
+        assert!(verifier.verify(&token).is_ok());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_reload_at_most_once_per_interval() {
+        let (verifier, _, calls) = behind_a_rotation();
+        for _ in 0..3 {
+            let stranger = TokenSigner::new(SigningKey::generate().unwrap(), 3600);
+            let (token, _) = stranger.issue("a", None, "cb_api_auth", None).unwrap();
+            assert!(verifier.verify_or_reload(&token).await.is_err());
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // bad signatures and garbage never reload
+        assert!(verifier.verify_or_reload("not-a-token").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn without_a_key_source_unknown_kids_are_refused() {
+        let (_, verifier) = pair();
+        let stranger = TokenSigner::new(SigningKey::generate().unwrap(), 3600);
+        let (token, _) = stranger.issue("a", None, "cb_api_auth", None).unwrap();
+        assert!(verifier.verify_or_reload(&token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_failing_key_source_refuses() {
+        let (_, verifier) = pair();
+        verifier.set_key_source(|| async { Err("auth service unreachable".to_string()) });
+        let stranger = TokenSigner::new(SigningKey::generate().unwrap(), 3600);
+        let (token, _) = stranger.issue("a", None, "cb_api_auth", None).unwrap();
+        assert!(verifier.verify_or_reload(&token).await.is_err());
+        assert_eq!(verifier.kids().len(), 1, "keys untouched");
     }
 }

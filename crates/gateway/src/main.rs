@@ -45,6 +45,21 @@ enum Command {
         #[command(subcommand)]
         command: NumbersCommand,
     },
+    /// Token signing keys of the auth service.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key to the auth database: it signs from now on, older keys
+    /// keep verifying until their tokens have expired (a rotation retires keys
+    /// superseded more than the token lifetime + 10 min ago). With CROSSBAR_NATS_URL
+    /// the rotation is announced to every process at once; without it (embedded mode)
+    /// the running server's outbox relay announces it within seconds. Prints JSON.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +133,44 @@ async fn run() -> Result<(), String> {
                 .import_csv_file(&file)
                 .await?;
             println!("{summary}");
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let db = crossbar_crud::db::connect(&config.service_database_url("auth"), "auth")
+                .await
+                .map_err(|e| format!("auth database: {e}"))?;
+            crossbar_auth::AuthService::migrate(&db.write)
+                .await
+                .map_err(|e| e.to_string())?;
+            let outbox = match config.nats_url.as_deref().filter(|u| !u.trim().is_empty()) {
+                Some(url) => {
+                    let bus = crossbar_events::NatsBus::connect(
+                        url,
+                        crossbar_events::NatsOptions::new("keys-rotate"),
+                    )
+                    .await
+                    .map_err(|e| format!("NATS at {url}: {e}"))?;
+                    Some(crossbar_events::Outbox::new(
+                        db.write.clone(),
+                        std::sync::Arc::new(bus),
+                    ))
+                }
+                None => None,
+            };
+            let rotation =
+                crossbar_auth::keys::rotate(&db.write, outbox.as_ref(), config.token_lifetime_secs)
+                    .await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "kid": rotation.kid,
+                    "keys": rotation.keys,
+                    "retired": rotation.retired,
+                    "published": rotation.published,
+                })
+            );
             Ok(())
         }
         Command::Serve { services } => {

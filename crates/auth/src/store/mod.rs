@@ -1,5 +1,5 @@
 //! The auth service's storage: its signing keys and the revocation deny-list (plus the
-//! outbox its revocation events go through).
+//! outbox its revocation and rotation events go through).
 
 pub mod entities;
 pub mod migrations;
@@ -14,14 +14,13 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
 };
-use sea_orm_migration::MigratorTrait;
 
 use entities::{revoked_token, signing_key};
 pub use migrations::Migrator;
 
 /// Runs the auth service's migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    crossbar_crud::db::run_migrations_locked::<Migrator>(db, "auth").await
 }
 
 /// A database failure as the API reports it: connection trouble is 503, the rest 500
@@ -68,14 +67,108 @@ pub async fn load_or_create_keys(
         rows.push(row);
     }
     txn.commit().await.map_err(fail)?;
-    rows.iter()
-        .map(|row| {
-            let pkcs8 = STANDARD
-                .decode(row.pkcs8.trim())
-                .map_err(|_| format!("signing key {}: stored key is not base64", row.kid))?;
-            SigningKey::from_pkcs8(&row.kid, pkcs8)
-        })
+    rows.iter().map(decode_key).collect()
+}
+
+fn decode_key(row: &signing_key::Model) -> Result<SigningKey, String> {
+    let pkcs8 = STANDARD
+        .decode(row.pkcs8.trim())
+        .map_err(|_| format!("signing key {}: stored key is not base64", row.kid))?;
+    SigningKey::from_pkcs8(&row.kid, pkcs8)
+}
+
+async fn key_rows<C: ConnectionTrait>(conn: &C) -> Result<Vec<signing_key::Model>, DbErr> {
+    signing_key::Entity::find()
+        .order_by_asc(signing_key::Column::Created)
+        .order_by_asc(signing_key::Column::Kid)
+        .all(conn)
+        .await
+}
+
+/// Every stored signing key, oldest first (the last one signs); none created.
+pub async fn load_keys<C: ConnectionTrait>(conn: &C) -> Result<Vec<SigningKey>, String> {
+    key_rows(conn)
+        .await
+        .map_err(|e| format!("signing keys: {e}"))?
+        .iter()
+        .map(decode_key)
         .collect()
+}
+
+/// Stores a signing key created at `created` (unix seconds). No event: see [`rotate_keys`].
+pub async fn insert_key<C: ConnectionTrait>(
+    conn: &C,
+    key: &SigningKey,
+    created: i64,
+) -> Result<(), DbErr> {
+    signing_key::Entity::insert(signing_key::ActiveModel::from(signing_key::Model {
+        kid: key.kid.clone(),
+        pkcs8: STANDARD.encode(key.pkcs8()),
+        created,
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// What a rotation did.
+pub struct KeyRotation {
+    /// The key that signs from now on.
+    pub new: SigningKey,
+    /// Every key still stored (trusted), oldest first; `new` is the last.
+    pub keys: Vec<SigningKey>,
+    /// Key ids deleted (retired): no token they signed can still be valid.
+    pub retired: Vec<String>,
+}
+
+/// Adds a new signing key at `now`, retires the keys superseded at least `keep_secs`
+/// ago ([`crate::domain::keys::retired`]) and appends the rotation event to the
+/// outbox, all in one transaction.
+pub async fn rotate_keys(
+    db: &DatabaseConnection,
+    now: i64,
+    keep_secs: i64,
+) -> Result<KeyRotation, String> {
+    let fail = |e: DbErr| format!("signing key rotation: {e}");
+    let txn = db.begin().await.map_err(fail)?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Concurrent rotations (or a first start) must not interleave.
+        txn.execute_unprepared("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .map_err(fail)?;
+    }
+    let mut rows = key_rows(&txn).await.map_err(fail)?;
+    let created = crate::domain::keys::next_created(rows.last().map(|row| row.created), now);
+    let new = SigningKey::generate()?;
+    insert_key(&txn, &new, created).await.map_err(fail)?;
+    rows.push(signing_key::Model {
+        kid: new.kid.clone(),
+        pkcs8: STANDARD.encode(new.pkcs8()),
+        created,
+    });
+    let ages: Vec<(String, i64)> = rows
+        .iter()
+        .map(|row| (row.kid.clone(), row.created))
+        .collect();
+    let retired = crate::domain::keys::retired(&ages, now, keep_secs);
+    if !retired.is_empty() {
+        signing_key::Entity::delete_many()
+            .filter(signing_key::Column::Kid.is_in(retired.iter().cloned()))
+            .exec(&txn)
+            .await
+            .map_err(fail)?;
+    }
+    let keys = rows
+        .iter()
+        .filter(|row| !retired.contains(&row.kid))
+        .map(decode_key)
+        .collect::<Result<Vec<_>, _>>()?;
+    let event = crate::events::signing_key_rotated(&new, &keys, &retired);
+    crossbar_events::outbox::append(&txn, &event)
+        .await
+        .map_err(fail)?;
+    txn.commit().await.map_err(fail)?;
+    Ok(KeyRotation { new, keys, retired })
 }
 
 /// Revocations still in force at `now` (`(jti, exp)`); expired rows are deleted.

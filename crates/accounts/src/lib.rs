@@ -19,7 +19,6 @@ use crossbar_envelope::ApiError;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
-use sea_orm_migration::MigratorTrait;
 use serde_json::{json, Map, Value};
 
 pub use directory::Directory;
@@ -61,7 +60,7 @@ pub struct AccountsService {
 
 impl AccountsService {
     pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-        store::Migrator::up(db, None).await
+        crossbar_crud::db::run_migrations_locked::<store::Migrator>(db, "accounts").await
     }
 
     /// Migrates, wires the store and starts the outbox relay.

@@ -23,7 +23,6 @@ use crossbar_envelope::ApiError;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
-use sea_orm_migration::MigratorTrait;
 
 use crate::domain::routing::{Route, NO_MATCH};
 use crate::store::PatternCache;
@@ -45,7 +44,7 @@ pub struct CallflowsService {
 
 impl CallflowsService {
     pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-        store::Migrator::up(db, None).await
+        crossbar_crud::db::run_migrations_locked::<store::Migrator>(db, "callflows").await
     }
 
     /// Migrates its database, wires the document store, starts the outbox relay,

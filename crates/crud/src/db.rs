@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use crossbar_envelope::ApiError;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, IsolationLevel, RuntimeErr, Statement, TransactionTrait,
 };
+use sea_orm_migration::MigratorTrait;
 
 /// A service's database: where it writes, and where it reads outside transactions.
 /// On PostgreSQL both are the same pool. On SQLite writes go through one connection
@@ -68,12 +70,107 @@ async fn connect_one(
             .await?;
         }
         DbBackend::Postgres => {
-            db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            // `IF NOT EXISTS` does not make concurrent creations safe (the loser fails on
+            // the catalog's unique index), so replicas starting together take turns.
+            let txn = begin_locked(&db, lock_key(SCHEMA_LOCK_NAMESPACE, schema), schema).await?;
+            txn.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
                 .await?;
+            txn.commit().await?;
         }
         DbBackend::MySql => {}
     }
     Ok(db)
+}
+
+/// Namespaces of the PostgreSQL advisory-lock keys (see [`lock_key`]).
+const MIGRATION_LOCK_NAMESPACE: &str = "crossbar.migrations/";
+const SCHEMA_LOCK_NAMESPACE: &str = "crossbar.schema/";
+
+/// An advisory-lock key: FNV-1a (64 bits) of a fixed namespace and a name. It must never
+/// change between releases: during a rolling upgrade old and new processes have to agree.
+fn lock_key(namespace: &str, name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in namespace.bytes().chain(name.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// The PostgreSQL advisory-lock key under which `service`'s migrations run.
+pub fn migration_lock_key(service: &str) -> i64 {
+    lock_key(MIGRATION_LOCK_NAMESPACE, service)
+}
+
+/// Begins a READ COMMITTED transaction on PostgreSQL holding the transaction-level
+/// advisory lock `key` (waiting for it if another process holds it). The lock is
+/// released when the transaction ends: commit, rollback, drop or a lost connection.
+async fn begin_locked(
+    db: &DatabaseConnection,
+    key: i64,
+    name: &str,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db
+        .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+        .await?;
+    let free = txn
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            [key.into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<bool>("", "locked"))
+        .transpose()?
+        .unwrap_or(false);
+    if !free {
+        tracing::info!(
+            lock = name,
+            "another process is creating or migrating this schema; waiting for it"
+        );
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
+}
+
+/// Applies `M`'s pending migrations, one process at a time per service.
+///
+/// On PostgreSQL, replicas starting together (and `crossbar migrate`) would otherwise
+/// race: both see a table missing, both create it, and the losers fail on the catalog's
+/// unique indexes. So the migrations run inside one transaction that first takes
+/// `pg_advisory_xact_lock(migration_lock_key(service))`. A transaction-level lock, not a
+/// session-level `pg_advisory_lock`: the pool may hand each statement a different
+/// connection, but a transaction keeps one connection from `BEGIN` to `COMMIT`, and the
+/// lock is released by that commit (or rollback, or the connection dying) on that very
+/// connection — also through PgBouncer in transaction mode. sea-orm-migration accepts a
+/// `&DatabaseTransaction` and, on PostgreSQL, runs its own transaction inside it as a
+/// savepoint, so every DDL statement and its row in the migrations table commit with
+/// the lock's release: the next process takes the lock, sees them, and has nothing to do.
+/// READ COMMITTED (explicit, whatever the server's default) gives each statement after
+/// the lock a fresh snapshot, so the waiter does see what the holder committed.
+///
+/// On SQLite (embedded mode: one process, one writer connection) the migrations just run.
+pub async fn run_migrations_locked<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    service: &str,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return M::up(db, None).await;
+    }
+    let txn = begin_locked(db, migration_lock_key(service), service).await?;
+    match M::up(&txn, None).await {
+        Ok(()) => txn.commit().await,
+        Err(error) => {
+            // The rollback releases the lock; its own failure would hide the cause.
+            let _ = txn.rollback().await;
+            Err(error)
+        }
+    }
 }
 
 /// Maps a database error: connection trouble is 503 (retryable), the rest 500.
@@ -115,4 +212,26 @@ pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
         }
         sea_orm::DatabaseBackend::MySql => (0, 0),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lock_key, migration_lock_key, SCHEMA_LOCK_NAMESPACE};
+
+    #[test]
+    fn migration_lock_keys_are_stable_and_distinct() {
+        // Pinned: every release must derive the same key (see `migration_lock_key`).
+        assert_eq!(
+            migration_lock_key("accounts"),
+            migration_lock_key("accounts")
+        );
+        assert_ne!(migration_lock_key("accounts"), migration_lock_key("auth"));
+        assert_eq!(migration_lock_key("accounts"), PINNED_ACCOUNTS_KEY);
+        assert_ne!(
+            lock_key(SCHEMA_LOCK_NAMESPACE, "accounts"),
+            migration_lock_key("accounts")
+        );
+    }
+
+    const PINNED_ACCOUNTS_KEY: i64 = -1_280_652_703_487_465_380;
 }

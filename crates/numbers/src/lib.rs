@@ -20,7 +20,6 @@ use crossbar_crud::Documents;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
-use sea_orm_migration::MigratorTrait;
 
 /// How often the background relay publishes events a request-path flush left behind.
 const RELAY_EVERY: Duration = Duration::from_secs(1);
@@ -37,7 +36,7 @@ pub struct NumbersService {
 
 impl NumbersService {
     pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-        store::Migrator::up(db, None).await
+        crossbar_crud::db::run_migrations_locked::<store::Migrator>(db, "numbers").await
     }
 
     /// Migrates its database, wires the stores, starts the outbox relay and registers

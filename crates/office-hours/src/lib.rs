@@ -21,7 +21,6 @@ use crossbar_envelope::ApiError;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
-use sea_orm_migration::MigratorTrait;
 
 /// How often the background relay publishes events a request-path flush left behind.
 const RELAY_EVERY: Duration = Duration::from_secs(1);
@@ -66,7 +65,7 @@ pub struct OfficeHoursService {
 
 impl OfficeHoursService {
     pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-        store::Migrator::up(db, None).await
+        crossbar_crud::db::run_migrations_locked::<store::Migrator>(db, "office_hours").await
     }
 
     /// Migrates its database, wires the document store, starts the outbox relay and

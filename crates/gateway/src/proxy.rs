@@ -53,10 +53,19 @@ enum Segment {
     Param,
 }
 
+/// One `/v2` path template of a service's OpenAPI document.
+#[derive(Debug)]
+struct Route {
+    segments: Vec<Segment>,
+    /// As documented (`/v2/accounts/{account_id}`): the request metrics' route label.
+    template: String,
+    service: String,
+}
+
 /// Which service serves which path template.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    routes: Vec<(Vec<Segment>, String)>,
+    routes: Vec<Route>,
     /// The services whose documents are in the table.
     loaded: Vec<String>,
     /// Each service's OpenAPI document (merged for `/v2/openapi.json`).
@@ -70,13 +79,13 @@ fn segments(path: &str) -> Vec<&str> {
 impl RouteTable {
     /// Adds the `/v2` paths of `service`'s OpenAPI document.
     pub fn add_document(&mut self, service: &str, document: Value) {
-        self.routes.retain(|(_, owner)| owner != service);
+        self.routes.retain(|route| route.service != service);
         if let Some(paths) = document.get("paths").and_then(Value::as_object) {
             for template in paths.keys().filter(|p| p.starts_with("/v2/")) {
                 if template == "/v2/openapi.json" || template == "/v2/docs" {
                     continue;
                 }
-                let parsed = segments(template)
+                let segments = segments(template)
                     .into_iter()
                     .map(|s| {
                         if s.starts_with('{') && s.ends_with('}') {
@@ -86,7 +95,11 @@ impl RouteTable {
                         }
                     })
                     .collect();
-                self.routes.push((parsed, service.to_string()));
+                self.routes.push(Route {
+                    segments,
+                    template: template.clone(),
+                    service: service.to_string(),
+                });
             }
         }
         if !self.loaded.iter().any(|s| s == service) {
@@ -98,23 +111,30 @@ impl RouteTable {
     /// The service owning `path`: the template with the same number of segments whose
     /// literals all match, preferring the most literal one.
     pub fn service_for(&self, path: &str) -> Option<&str> {
+        self.route_for(path).map(|(service, _)| service)
+    }
+
+    /// The service owning `path` and the template that matched it (see
+    /// [`RouteTable::service_for`]).
+    pub fn route_for(&self, path: &str) -> Option<(&str, &str)> {
         let wanted = segments(path);
         self.routes
             .iter()
-            .filter(|(template, _)| {
-                template.len() == wanted.len()
-                    && template.iter().zip(&wanted).all(|(t, w)| match t {
+            .filter(|route| {
+                route.segments.len() == wanted.len()
+                    && route.segments.iter().zip(&wanted).all(|(t, w)| match t {
                         Segment::Literal(l) => l == w,
                         Segment::Param => true,
                     })
             })
-            .max_by_key(|(template, _)| {
-                template
+            .max_by_key(|route| {
+                route
+                    .segments
                     .iter()
                     .filter(|s| matches!(s, Segment::Literal(_)))
                     .count()
             })
-            .map(|(_, service)| service.as_str())
+            .map(|route| (route.service.as_str(), route.template.as_str()))
     }
 
     pub fn is_loaded(&self, service: &str) -> bool {
@@ -173,9 +193,12 @@ impl Gateway {
         })
     }
 
-    fn service_for(&self, path: &str) -> Option<String> {
+    /// The owning service and the matched template.
+    fn route_for(&self, path: &str) -> Option<(String, String)> {
         let table = self.table.read().ok()?;
-        table.service_for(path).map(str::to_string)
+        table
+            .route_for(path)
+            .map(|(service, template)| (service.to_string(), template.to_string()))
     }
 
     /// Services whose route documents have not been learned yet.
@@ -312,13 +335,16 @@ pub async fn forward(
     client: web::Data<awc::Client>,
 ) -> Result<HttpResponse, ApiError> {
     let path = req.path().to_string();
-    let Some(service) = gateway.service_for(&path) else {
+    let Some((service, template)) = gateway.route_for(&path) else {
         if gateway.missing_services().is_empty() {
             return Err(ApiError::NotFound);
         }
         // The path may belong to a service whose routes are not known yet.
         return Err(unavailable("owning"));
     };
+    // The metrics and the access log name the template, not `unmatched` (nor the path:
+    // ids never become labels).
+    crossbar_telemetry::http::set_matched_route(&req, &template);
     let replicas = gateway
         .settings
         .upstreams
@@ -576,6 +602,20 @@ mod tests {
         assert_eq!(
             table.service_for("/v2/accounts/abc/phone_numbers/%2B14155550000"),
             Some("numbers")
+        );
+        assert_eq!(
+            table.route_for("/v2/accounts/abc/users/u1/user_auth"),
+            Some((
+                "auth",
+                "/v2/accounts/{account_id}/users/{user_id}/user_auth"
+            ))
+        );
+        assert_eq!(
+            table.route_for("/v2/accounts/abc/phone_numbers/collection"),
+            Some((
+                "numbers",
+                "/v2/accounts/{account_id}/phone_numbers/collection"
+            ))
         );
         assert_eq!(table.service_for("/v2/nothing"), None);
         assert_eq!(table.service_for("/v2/openapi.json"), None);

@@ -667,3 +667,94 @@ impl Via {
         self.call_with(method, path, token, body, &[])
     }
 }
+
+/// Phone numbers of one test, so tests that import and move numbers can share one
+/// system (the cluster run: one number inventory for every test).
+///
+/// A test gets an exchange `NXX` and a thousands digit `D`, and with them the thousand
+/// NANP numbers `NPA-NXX-Dlll` of every area code `NPA`, plus one London number. The
+/// pair (`NXX`, `D`) is unique in the test binary (a counter) and, from a random start,
+/// unlikely to be another binary's; exchange 555 (the fixed numbers of the other test
+/// files) is never handed out. The numbers are valid for the `phonenumber` crate when
+/// `NPA` is a real area code (US for 212, 312, 415, 646...).
+#[derive(Debug, Clone)]
+pub struct TestNumbers {
+    key: u32,
+}
+
+/// Exchanges 200..=999 without 555, times ten thousands digits.
+const NUMBER_KEYS: u32 = 799 * 10;
+
+impl TestNumbers {
+    /// Numbers no other `TestNumbers` of this test binary hands out.
+    pub fn fresh() -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let start = *START.get_or_init(|| rand::random::<u32>() % NUMBER_KEYS);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(n < NUMBER_KEYS, "out of test number blocks");
+        Self {
+            key: (start + n) % NUMBER_KEYS,
+        }
+    }
+
+    fn exchange(&self) -> u32 {
+        let nxx = 200 + self.key / 10;
+        if nxx >= 555 {
+            nxx + 1
+        } else {
+            nxx
+        }
+    }
+
+    fn thousands(&self) -> u32 {
+        self.key % 10
+    }
+
+    /// The four digits after the area code of every NANP number of this test (the
+    /// exchange and the thousands digit, `"2341"`): `format!("415{block}100")` is its
+    /// line 100 in area 415.
+    pub fn block(&self) -> String {
+        format!("{:03}{}", self.exchange(), self.thousands())
+    }
+
+    /// The seven leading digits of this test's numbers in area `npa` (`"4152341"`).
+    pub fn prefix(&self, npa: u16) -> String {
+        format!("{npa}{}", self.block())
+    }
+
+    /// The `npa_nxx` of this test's numbers in area `npa` (`"415234"`).
+    pub fn npa_nxx(&self, npa: u16) -> String {
+        format!("{npa}{:03}", self.exchange())
+    }
+
+    /// Ten NANP digits: area `npa`, line `line` (0..=999) of this test's thousand
+    /// (`national(415, 100)` = `"4152341100"`).
+    pub fn national(&self, npa: u16, line: u16) -> String {
+        assert!(line < 1000, "line {line} is not in a thousand");
+        format!("{}{line:03}", self.prefix(npa))
+    }
+
+    /// The same number in E.164 (`"+14152341100"`).
+    pub fn e164(&self, npa: u16, line: u16) -> String {
+        format!("+1{}", self.national(npa, line))
+    }
+
+    /// The same number in the national format of the `phonenumber` crate
+    /// (`"(415) 234-1100"`).
+    pub fn formatted(&self, npa: u16, line: u16) -> String {
+        let ten = self.national(npa, line);
+        format!("({}) {}-{}", &ten[..3], &ten[3..6], &ten[6..])
+    }
+
+    /// This test's London number, `+44 20 7kkk k000` (`k`: four digits of its own).
+    pub fn london(&self) -> String {
+        format!("+44{}000", self.london_prefix())
+    }
+
+    /// The national digits of the London number before its last three (`"207kkkk"`).
+    pub fn london_prefix(&self) -> String {
+        format!("207{:04}", self.key)
+    }
+}

@@ -102,13 +102,14 @@ fn create_under_token_account_and_under_path_parent() {
 
 #[test]
 fn realm_and_name_are_unique() {
-    crossbar_e2e::skip_in_cluster!("counts every child of the master (the whole shared system)");
     let server = TestServer::start();
     let sd = server.admin_token();
-    let master = server.master_id.clone();
+    // Realms and names are unique in the whole system; the accounts of this test live
+    // under a parent of their own, so that "nothing else was created" can be counted.
+    let parent = create_account(&server, &sd, &server.master_id, "Uniqueness Parent");
     let first = server.call(
         "PUT",
-        &format!("/v2/accounts/{master}"),
+        &format!("/v2/accounts/{parent}"),
         Some(&sd),
         Some(json!({"data": {"name": "Acme Inc", "realm": "Acme.Example.Com"}})),
     );
@@ -117,7 +118,7 @@ fn realm_and_name_are_unique() {
 
     let answer = server.call(
         "PUT",
-        &format!("/v2/accounts/{master}"),
+        &format!("/v2/accounts/{parent}"),
         Some(&sd),
         Some(json!({"data": {"name": "Other", "realm": "acme.example.COM"}})),
     );
@@ -135,7 +136,7 @@ fn realm_and_name_are_unique() {
 
     let answer = server.call(
         "PUT",
-        &format!("/v2/accounts/{master}"),
+        &format!("/v2/accounts/{parent}"),
         Some(&sd),
         Some(json!({"data": {"name": "acme-inc"}})),
     );
@@ -152,7 +153,7 @@ fn realm_and_name_are_unique() {
     );
     let answer = server.call(
         "PUT",
-        &format!("/v2/accounts/{master}"),
+        &format!("/v2/accounts/{parent}"),
         Some(&sd),
         Some(json!({"data": {"name": "ACME, inc."}})),
     );
@@ -164,7 +165,7 @@ fn realm_and_name_are_unique() {
     // The master's name is taken too.
     let answer = server.call(
         "PUT",
-        &format!("/v2/accounts/{master}"),
+        &format!("/v2/accounts/{parent}"),
         Some(&sd),
         Some(json!({"data": {"name": MASTER_NAME.to_uppercase()}})),
     );
@@ -175,7 +176,7 @@ fn realm_and_name_are_unique() {
     );
 
     // Updating another account onto a taken realm or name is refused the same way...
-    let second = create_account(&server, &sd, &master, "Second Co");
+    let second = create_account(&server, &sd, &parent, "Second Co");
     let answer = server.call(
         "PATCH",
         &format!("/v2/accounts/{second}"),
@@ -211,7 +212,7 @@ fn realm_and_name_are_unique() {
     // Nothing was created by the refusals.
     let children = server.call(
         "GET",
-        &format!("/v2/accounts/{master}/children"),
+        &format!("/v2/accounts/{parent}/children"),
         Some(&sd),
         None,
     );
@@ -481,15 +482,16 @@ fn enabled_is_set_by_the_parent_only_and_disabled_accounts_cannot_log_in() {
 
 #[test]
 fn tree_listings() {
-    crossbar_e2e::skip_in_cluster!("lists every child of the master (the whole shared system)");
     let server = TestServer::start();
     let sd = server.admin_token();
     let master = server.master_id.clone();
-    let (a, tok_a) = server.account_with_admin(&sd, &master, "Tree A");
+    // A root of this test's own under the master, so its children are this test's.
+    let root = create_account(&server, &sd, &master, "Tree Root");
+    let (a, tok_a) = server.account_with_admin(&sd, &root, "Tree A");
     let a1 = create_account(&server, &tok_a, &a, "Zulu Child");
     let a2 = create_account(&server, &tok_a, &a, "Alpha Child");
     let a1x = create_account(&server, &tok_a, &a1, "Zulu Grandchild");
-    let b = create_account(&server, &sd, &master, "Tree B");
+    let b = create_account(&server, &sd, &root, "Tree B");
 
     // children: direct only, sorted by name, with descendants_count.
     let answer = server.call(
@@ -511,7 +513,7 @@ fn tree_listings() {
     assert_eq!(keys, ["descendants_count", "flags", "id", "name", "realm"]);
     let answer = server.call(
         "GET",
-        &format!("/v2/accounts/{master}/children"),
+        &format!("/v2/accounts/{root}/children"),
         Some(&sd),
         None,
     );
@@ -533,11 +535,11 @@ fn tree_listings() {
     assert_eq!(ids, expected);
     let rows = answer.body["data"].as_array().unwrap();
     let row = rows.iter().find(|r| r["id"] == a1x.as_str()).unwrap();
-    assert_eq!(row["tree"], json!([master, a, a1]));
+    assert_eq!(row["tree"], json!([master, root, a, a1]));
     assert_eq!(row["name"], "Zulu Grandchild");
     assert!(row["realm"].is_string());
     let row = rows.iter().find(|r| r["id"] == a2.as_str()).unwrap();
-    assert_eq!(row["tree"], json!([master, a]));
+    assert_eq!(row["tree"], json!([master, root, a]));
     let answer = server.call(
         "GET",
         &format!("/v2/accounts/{a1x}/descendants"),
@@ -600,7 +602,8 @@ fn tree_listings() {
     let answer = server.call("GET", &format!("/v2/accounts/{a1x}/tree"), Some(&sd), None);
     assert_eq!(
         answer.body["data"],
-        json!([{"id": master, "name": MASTER_NAME}, {"id": a, "name": "Tree A"}, {"id": a1, "name": "Zulu Child"}])
+        json!([{"id": master, "name": MASTER_NAME}, {"id": root, "name": "Tree Root"},
+               {"id": a, "name": "Tree A"}, {"id": a1, "name": "Zulu Child"}])
     );
     let answer = server.call(
         "GET",
@@ -1027,10 +1030,11 @@ fn reseller_follows_a_move() {
 
 #[test]
 fn deleted_accounts_lose_their_tokens_and_plain_users_cannot_create_accounts() {
-    crossbar_e2e::skip_in_cluster!("lists every child of the master (the whole shared system)");
     let server = TestServer::start();
     let sd = server.admin_token();
-    let (a, tok_a) = server.account_with_admin(&sd, &server.master_id, "Short Lived");
+    // Under a parent of this test's own, so its children are this test's.
+    let parent = create_account(&server, &sd, &server.master_id, "Short Lived Parent");
+    let (a, tok_a) = server.account_with_admin(&sd, &parent, "Short Lived");
     create_user(&server, &tok_a, &a, "plain", "pw-plain-1", "user");
     let (tok_plain, _) = server.login("Short Lived", "plain", "pw-plain-1");
     let answer = server.call(
@@ -1077,7 +1081,7 @@ fn deleted_accounts_lose_their_tokens_and_plain_users_cannot_create_accounts() {
     assert_error(&answer, 403, "forbidden");
     let children = server.call(
         "GET",
-        &format!("/v2/accounts/{}/children", server.master_id),
+        &format!("/v2/accounts/{parent}/children"),
         Some(&sd),
         None,
     );

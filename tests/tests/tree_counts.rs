@@ -37,20 +37,40 @@ fn counts(server: &TestServer, token: &str, parent: &str) -> Vec<(String, i64)> 
         .collect()
 }
 
+/// The `descendants_count` of `id` in the children listing of `parent`.
+fn count_of(server: &TestServer, token: &str, parent: &str, id: &str) -> i64 {
+    let answer = server.call(
+        "GET",
+        &format!("/v2/accounts/{parent}/children"),
+        Some(token),
+        None,
+    );
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == id)
+        .and_then(|row| row["descendants_count"].as_i64())
+        .unwrap_or_else(|| panic!("{id} is not a child of {parent}: {:?}", answer.body))
+}
+
 #[test]
 fn counts_follow_creates_moves_and_deletes() {
-    crossbar_e2e::skip_in_cluster!("lists every child of the master (the whole shared system)");
     let server = TestServer::start();
     let token = server.admin_token();
     let master = server.master_id.clone();
-    let a = create(&server, &token, &master, "Count A");
-    let b = create(&server, &token, &master, "Count B");
+    // A root of this test's own under the master: its children are this test's.
+    let root = create(&server, &token, &master, "Count Root");
+    let a = create(&server, &token, &root, "Count A");
+    let b = create(&server, &token, &root, "Count B");
     let a1 = create(&server, &token, &a, "Count A1");
     let a1x = create(&server, &token, &a1, "Count A1x");
     assert_eq!(
-        counts(&server, &token, &master),
+        counts(&server, &token, &root),
         vec![("Count A".into(), 2), ("Count B".into(), 0)]
     );
+    assert_eq!(count_of(&server, &token, &master, &root), 4);
 
     let answer = server.call(
         "POST",
@@ -60,10 +80,11 @@ fn counts_follow_creates_moves_and_deletes() {
     );
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(
-        counts(&server, &token, &master),
+        counts(&server, &token, &root),
         vec![("Count A".into(), 0), ("Count B".into(), 2)]
     );
     assert_eq!(counts(&server, &token, &b), vec![("Count A1".into(), 1)]);
+    assert_eq!(count_of(&server, &token, &master, &root), 4);
 
     assert_eq!(
         server
@@ -72,14 +93,15 @@ fn counts_follow_creates_moves_and_deletes() {
         200
     );
     assert_eq!(
-        counts(&server, &token, &master),
+        counts(&server, &token, &root),
         vec![("Count A".into(), 0), ("Count B".into(), 1)]
     );
+    assert_eq!(count_of(&server, &token, &master, &root), 3);
 
-    // Descendants of the master in tree order: each parent before its subtree.
+    // Descendants in tree order: each parent before its subtree.
     let answer = server.call(
         "GET",
-        &format!("/v2/accounts/{master}/descendants"),
+        &format!("/v2/accounts/{root}/descendants"),
         Some(&token),
         None,
     );
@@ -98,5 +120,7 @@ fn counts_follow_creates_moves_and_deletes() {
         .iter()
         .map(|r| &r["tree"])
         .collect();
-    assert!(trees.iter().all(|t| t[0] == master.as_str()));
+    assert!(trees
+        .iter()
+        .all(|t| t[0] == master.as_str() && t[1] == root.as_str()));
 }

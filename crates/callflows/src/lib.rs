@@ -37,9 +37,9 @@ pub struct CallflowsService {
     pub bus: Arc<dyn Bus>,
     /// Accounts, for "may the caller use a number owned by account X".
     pub directory: Arc<dyn AccountDirectory>,
+    pub patterns: Arc<PatternCache>,
     /// Who owns a DID, kept from the numbers service's events.
     pub owners: Arc<owners::NumberOwners>,
-    pub patterns: Arc<PatternCache>,
 }
 
 impl CallflowsService {
@@ -78,14 +78,14 @@ impl CallflowsService {
                 db: db.write.clone(),
             }),
         )
-        let owners = owners::NumberOwners::start(bus.clone(), owners::DEFAULT_MAX_AGE).await;
         .await;
+        let owners = owners::NumberOwners::start(bus.clone(), owners::DEFAULT_MAX_AGE).await;
         let service = Self {
             docs: docs.clone(),
             bus: bus.clone(),
             directory,
-            owners,
             patterns,
+            owners,
         };
         bus.respond(
             handlers::rpc::LOOKUP_SUBJECT,

@@ -9,6 +9,7 @@
 #
 # Fault injection (used by deploy/local/faults.sh):
 #   cluster.sh kill-replica SERVICE N   # kill -9 replica N (1 or 2) of SERVICE
+#   cluster.sh stop-replica SERVICE N   # SIGTERM (drain, then stop), waits for the exit
 #   cluster.sh start-replica SERVICE N  # start it again on its port
 #   cluster.sh nats-stop | nats-start   # stop/start nats-server (same port and store)
 #   cluster.sh pg-stop | pg-start       # stop/start PostgreSQL (same port and data)
@@ -78,11 +79,11 @@ load_state() {
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
-# Stops one PID: TERM, up to 10 s, then KILL.
+# Stops one PID: TERM (or the signal given), up to 10 s, then KILL.
 stop_pid() {
-    local pid="$1" i
+    local pid="$1" sig="${2:-TERM}" i
     alive "$pid" || return 0
-    kill "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
     for i in $(seq 100); do
         alive "$pid" || return 0
         sleep 0.1
@@ -168,6 +169,18 @@ kill_replica() { # service n: kill -9
     local pid_var="PID_${1^^}_$2"
     local pid="${!pid_var:?unknown replica $1 $2}"
     kill -9 "$pid" 2>/dev/null || true
+    echo "$pid"
+}
+
+stop_replica() { # service n: SIGTERM, as Kubernetes does; waits until it is gone
+    load_state
+    local pid_var="PID_${1^^}_$2"
+    local pid="${!pid_var:?unknown replica $1 $2}" i
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 300); do
+        alive "$pid" || break
+        sleep 0.1
+    done
     echo "$pid"
 }
 
@@ -295,7 +308,8 @@ cmd_stop() {
     for svc in "${services[@]}"; do
         for n in $(seq "${REPLICAS:-2}"); do
             pid_var="PID_${svc^^}_$n"
-            stop_pid "${!pid_var:-}"
+            # INT: the whole cluster goes, no point in a SIGTERM drain per replica.
+            stop_pid "${!pid_var:-}" INT
         done
     done
     stop_nats
@@ -334,10 +348,11 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     kill-replica) kill_replica "${2:?service}" "${3:?replica number}" ;;
+    stop-replica) stop_replica "${2:?service}" "${3:?replica number}" ;;
     start-replica) start_replica "${2:?service}" "${3:?replica number}" ;;
     nats-stop) stop_nats ;;
     nats-start) start_nats ;;
     pg-stop) stop_pg ;;
     pg-start) start_pg ;;
-    *) echo "usage: $0 start|stop|status|kill-replica S N|start-replica S N|nats-stop|nats-start|pg-stop|pg-start" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|kill-replica S N|stop-replica S N|start-replica S N|nats-stop|nats-start|pg-stop|pg-start" >&2; exit 2 ;;
 esac

@@ -38,6 +38,10 @@ pub struct Config {
     pub services: String,
     /// NATS server(s) of the distributed mode (JetStream enabled).
     pub nats_url: Option<String>,
+    /// On SIGTERM: seconds the server keeps answering (with `Connection: close`, and
+    /// 503 on `/readyz`) before it stops listening, so the gateway and load balancers
+    /// stop sending it requests without any being cut off. Ctrl-C stops at once.
+    pub shutdown_drain_secs: u64,
 }
 
 impl Default for Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             gateway_timeout_secs: 30,
             services: "all".into(),
             nats_url: None,
+            shutdown_drain_secs: 5,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod proxy;
+pub mod shutdown;
 
 use std::sync::Arc;
 

@@ -1,8 +1,10 @@
 //! `crossbar`: the Kazoo Crossbar-compatible REST API server.
 
-use actix_web::HttpServer;
+use std::time::Duration;
+
+use actix_web::{web, HttpServer};
 use clap::{Parser, Subcommand};
-use crossbar_gateway::{crossbar_app, Config, Node};
+use crossbar_gateway::{crossbar_app, shutdown, Config, Node};
 
 #[derive(Parser)]
 #[command(
@@ -227,8 +229,23 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!(listen = %config.listen, "crossbar listening");
     let app_node = node.clone();
-    let server = HttpServer::new(move || crossbar_app!(app_node))
-        .bind(&config.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    run_until_stopped(server.run()).await
+    let drain = shutdown::Drain::default();
+    let app_drain = web::Data::new(drain.clone());
+    let server = HttpServer::new(move || {
+        crossbar_app!(app_node)
+            .app_data(app_drain.clone())
+            .wrap(actix_web::middleware::from_fn(shutdown::drain_middleware))
+    })
+    // The drain (shutdown.rs) replaces actix's own signal handling.
+    .disable_signals()
+    .shutdown_timeout(20)
+    .bind(&config.listen)
+    .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?
+    .run();
+    tokio::spawn(shutdown::stop_on_signal(
+        server.handle(),
+        drain,
+        Duration::from_secs(config.shutdown_drain_secs),
+    ));
+    run_until_stopped(server).await
 }

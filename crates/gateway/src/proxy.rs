@@ -5,10 +5,10 @@
 //! retries only when that is safe, limits body sizes, answers CORS, and speaks Kazoo's
 //! error envelope when a service cannot answer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -182,7 +182,18 @@ pub struct Gateway {
     pub settings: GatewaySettings,
     pub table: RwLock<RouteTable>,
     next: AtomicUsize,
+    /// Replicas that said they are shutting down ([`DRAINING_HEADER`]), and when.
+    draining: std::sync::Mutex<HashMap<String, Instant>>,
 }
+
+/// Header of every answer of a replica that is shutting down (`shutdown.rs`): the
+/// gateway sends it nothing new while another replica can serve, so nothing is in
+/// flight there when it stops.
+pub const DRAINING_HEADER: &str = "x-crossbar-draining";
+
+/// How long a replica that said it is draining is passed over (it is gone, or back
+/// and ready, well before).
+const DRAINING_MEMORY: Duration = Duration::from_secs(15);
 
 impl Gateway {
     pub fn new(settings: GatewaySettings) -> Arc<Self> {
@@ -190,7 +201,30 @@ impl Gateway {
             settings,
             table: RwLock::new(RouteTable::default()),
             next: AtomicUsize::new(0),
+            draining: std::sync::Mutex::default(),
         })
+    }
+
+    fn mark_draining(&self, replica: &str) {
+        self.draining
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(replica.to_string(), Instant::now());
+    }
+
+    /// The replicas in the order to try them: round-robin from `first`, those that are
+    /// draining last.
+    fn attempt_order<'a>(&self, replicas: &'a [String], first: usize) -> Vec<&'a String> {
+        let mut draining = self
+            .draining
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        draining.retain(|_, since| since.elapsed() < DRAINING_MEMORY);
+        let mut order: Vec<&String> = (0..replicas.len())
+            .map(|i| &replicas[(first + i) % replicas.len()])
+            .collect();
+        order.sort_by_key(|replica| draining.contains_key(replica.as_str()));
+        order
     }
 
     /// The owning service and the matched template.
@@ -370,8 +404,7 @@ pub async fn forward(
 
     let first = gateway.next.fetch_add(1, Ordering::Relaxed);
     let mut last_error = unavailable(&service);
-    for attempt in 0..replicas.len() {
-        let base = &replicas[(first + attempt) % replicas.len()];
+    for base in gateway.attempt_order(&replicas, first) {
         let url = format!("{}{}", base.trim_end_matches('/'), path_and_query);
         let mut upstream = client
             .request(req.method().clone(), &url)
@@ -393,6 +426,9 @@ pub async fn forward(
             Ok(response) => {
                 metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "answered")
                     .increment(1);
+                if response.headers().contains_key(DRAINING_HEADER) {
+                    gateway.mark_draining(base);
+                }
                 return Ok(relay(response));
             }
             Err(awc::error::SendRequestError::Connect(error)) => {
@@ -516,9 +552,15 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// How long the gateway keeps an idle connection to a replica: shorter than a
+/// replica's shutdown drain (`shutdown.rs`, 5 s by default), so no pooled connection
+/// outlives a draining replica and a request is never written to a closing socket.
+pub const UPSTREAM_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The HTTP client of one worker (awc clients are per-thread).
 fn client(settings: &GatewaySettings) -> awc::Client {
     awc::Client::builder()
+        .connector(awc::Connector::new().conn_keep_alive(UPSTREAM_IDLE))
         .timeout(settings.upstream_timeout)
         .disable_redirects()
         .finish()
@@ -569,6 +611,25 @@ fn own(path: &str, get: actix_web::Route) -> actix_web::Resource {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn draining_replicas_are_tried_last() {
+        let gateway = Gateway::new(GatewaySettings {
+            upstreams: BTreeMap::new(),
+            body_limit_bytes: 1024,
+            upstream_timeout: Duration::from_secs(1),
+            cors_allowed_origins: Vec::new(),
+        });
+        let replicas: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(gateway.attempt_order(&replicas, 1), ["b", "c", "a"]);
+        gateway.mark_draining("b");
+        assert_eq!(gateway.attempt_order(&replicas, 1), ["c", "a", "b"]);
+        assert_eq!(gateway.attempt_order(&replicas, 2), ["c", "a", "b"]);
+        // Every replica draining: all are still tried, in round-robin order.
+        gateway.mark_draining("a");
+        gateway.mark_draining("c");
+        assert_eq!(gateway.attempt_order(&replicas, 2), ["c", "a", "b"]);
+    }
 
     #[test]
     fn routes_go_to_the_most_literal_template() {

@@ -86,5 +86,8 @@ CROSSBAR_BIN=target/debug/crossbar tests/api/run.sh
 echo "== the same end-to-end suite against a local cluster (PostgreSQL, NATS JetStream, 2 replicas of every service, the gateway)"
 deploy/local/e2e.sh
 
+echo "== fault tests on a local cluster: replica stopped and killed under load, NATS down 10 s while writing, PostgreSQL restarted"
+deploy/local/faults.sh
+
 echo "== deploy/: kustomize overlays rendered, checked with checkov and hadolint"
 deploy/check.sh

@@ -261,8 +261,11 @@ cluster("pg-stop")
 outage = {}
 end = time.time() + 5
 shape_ok = True
+slowest = 0.0
 while time.time() < end:
+    t = time.time()
     s, b = call("GET", f"/v2/accounts/{account}/devices", token, timeout=10)
+    slowest = max(slowest, time.time() - t)
     outage[s] = outage.get(s, 0) + 1
     if s == 503:
         shape_ok = shape_ok and b.get("status") == "error" and b.get("error") == "503" and "message" in b
@@ -276,7 +279,7 @@ while time.time() < back + 60:
         recovered = time.time() - back
         break
     time.sleep(0.2)
-print(f"  answers during the outage: {outage}; first 200 after restart: "
+print(f"  answers during the outage: {outage} (slowest {slowest:.1f} s); first 200 after restart: "
       f"{'%.1f s' % recovered if recovered is not None else 'never'}")
 expect(set(outage) <= {503}, "only 503 during the outage")
 expect(shape_ok, "the 503s are Kazoo-shaped (status/error/message)")

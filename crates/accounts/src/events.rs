@@ -34,10 +34,7 @@ pub struct AccountLookup {
 #[async_trait]
 impl RequestHandler for AccountLookup {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_str)
-            .ok_or("account_id is required")?;
+        let account_id = crossbar_events::required_str(&payload, "account_id")?;
         let Some(account) = self
             .store
             .get(account_id)

@@ -19,12 +19,7 @@ use crate::Directory;
 /// Subject of every directory question (`{"op": ..., ...}`).
 pub const DIRECTORY_SUBJECT: &str = "crossbar.rpc.accounts.directory";
 
-fn text<'a>(payload: &'a Value, key: &str) -> Result<&'a str, String> {
-    payload
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{key} is required"))
-}
+use crossbar_events::required_str as text;
 
 fn to_json<T: serde::Serialize>(value: T) -> Result<Value, String> {
     serde_json::to_value(value).map_err(|e| e.to_string())

@@ -63,12 +63,7 @@ pub struct DocumentsFinder {
 #[async_trait]
 impl RequestHandler for DocumentsFinder {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let text = |key: &str| {
-            payload
-                .get(key)
-                .and_then(Value::as_str)
-                .ok_or(format!("{key} is required"))
-        };
+        let text = |key: &str| crossbar_events::required_str(&payload, key);
         let (account_id, kind, field, value) = (
             text("account_id")?,
             text("kind")?,
@@ -148,10 +143,7 @@ pub async fn find_documents(
 #[async_trait]
 impl RequestHandler for DocumentsResponder {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_str)
-            .ok_or("account_id is required")?;
+        let account_id = crossbar_events::required_str(&payload, "account_id")?;
         let ids: Vec<&str> = payload
             .get("ids")
             .and_then(Value::as_array)

@@ -108,6 +108,15 @@ pub trait RequestHandler: Send + Sync {
     async fn answer(&self, payload: Value) -> Result<Value, String>;
 }
 
+/// The text field `key` of a question, or the refusal every responder gives when it
+/// is missing (`"<key> is required"`).
+pub fn required_str<'a>(payload: &'a Value, key: &str) -> Result<&'a str, String> {
+    payload
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{key} is required"))
+}
+
 /// A consumer of events. Handlers must be idempotent: an event may arrive twice.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
@@ -299,6 +308,14 @@ mod tests {
             }
             Ok(serde_json::json!({"echo": payload}))
         }
+    }
+
+    #[test]
+        fn required_str_names_the_missing_field() {
+        let payload = serde_json::json!({"account_id": "a", "n": 1});
+        assert_eq!(required_str(&payload, "account_id"), Ok("a"));
+        assert_eq!(required_str(&payload, "n"), Err("n is required".to_string()));
+        assert_eq!(required_str(&payload, "x"), Err("x is required".to_string()));
     }
 
     #[tokio::test]

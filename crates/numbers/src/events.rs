@@ -141,10 +141,7 @@ pub struct ActivePorts {
 #[async_trait]
 impl RequestHandler for ActivePorts {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_str)
-            .ok_or("account_id is required")?;
+        let account_id = crossbar_events::required_str(&payload, "account_id")?;
         let ids: Vec<String> = ports::by_account(&self.manager.db.read, account_id)
             .await
             .map_err(|e| format!("{e:?}"))?

@@ -20,12 +20,7 @@ pub struct Lookup {
 #[async_trait]
 impl RequestHandler for Lookup {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let text = |key: &str| {
-            payload
-                .get(key)
-                .and_then(Value::as_str)
-                .ok_or(format!("{key} is required"))
-        };
+        let text = |key: &str| crossbar_events::required_str(&payload, key);
         let route = self
             .service
             .lookup(text("account_id")?, text("number")?)

@@ -32,10 +32,7 @@ pub struct TemporalEvaluator {
 #[async_trait]
 impl RequestHandler for TemporalEvaluator {
     async fn answer(&self, payload: Value) -> Result<Value, String> {
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_str)
-            .ok_or("account_id is required")?;
+        let account_id = crossbar_events::required_str(&payload, "account_id")?;
         let at = payload
             .get("at")
             .and_then(Value::as_i64)

@@ -311,11 +311,17 @@ mod tests {
     }
 
     #[test]
-        fn required_str_names_the_missing_field() {
+    fn required_str_names_the_missing_field() {
         let payload = serde_json::json!({"account_id": "a", "n": 1});
         assert_eq!(required_str(&payload, "account_id"), Ok("a"));
-        assert_eq!(required_str(&payload, "n"), Err("n is required".to_string()));
-        assert_eq!(required_str(&payload, "x"), Err("x is required".to_string()));
+        assert_eq!(
+            required_str(&payload, "n"),
+            Err("n is required".to_string())
+        );
+        assert_eq!(
+            required_str(&payload, "x"),
+            Err("x is required".to_string())
+        );
     }
 
     #[tokio::test]

@@ -9,15 +9,15 @@
 //! question cannot be answered. User questions (login, API keys) always go to the
 //! accounts service: credentials never leave it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use crossbar_authz::{
     AccountDirectory, AccountRef, AccountSelector, CredentialMethod, UserDirectory, UserRef,
 };
 use crossbar_envelope::ApiError;
+use crossbar_events::projection::{Known, ProjectionMap};
 use crossbar_events::{Bus, Event, EventHandler};
 use serde_json::Value;
 
@@ -32,25 +32,18 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// entries are small, ~200 bytes each).
 pub const MAX_ACCOUNTS: usize = 250_000;
 
-struct Entry {
-    account: AccountRef,
-    refreshed: Instant,
-}
-
 /// The local projection of accounts; also answers user questions by asking the
 /// accounts service.
 pub struct AccountProjection {
     remote: RemoteDirectory,
-    accounts: RwLock<HashMap<String, Entry>>,
-    max_age: Duration,
+    accounts: ProjectionMap<AccountRef>,
 }
 
 impl AccountProjection {
     pub fn new(bus: Arc<dyn Bus>, max_age: Duration) -> Self {
         Self {
             remote: RemoteDirectory::new(bus),
-            accounts: RwLock::default(),
-            max_age,
+            accounts: ProjectionMap::new(max_age, MAX_ACCOUNTS),
         }
     }
 
@@ -64,42 +57,18 @@ impl AccountProjection {
 
     /// How many accounts the projection holds.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.accounts.len()
     }
 
     /// Whether the projection holds no account.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
-        self.accounts
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Entry>> {
-        self.accounts
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn insert(accounts: &mut HashMap<String, Entry>, account: AccountRef) {
-        if accounts.len() >= MAX_ACCOUNTS && !accounts.contains_key(&account.id) {
-            accounts.clear();
-        }
-        accounts.insert(
-            account.id.clone(),
-            Entry {
-                account,
-                refreshed: Instant::now(),
-            },
-        );
+        self.accounts.is_empty()
     }
 
     /// Forgets `id` and every account below it (their trees may have changed).
-    fn forget_subtree(accounts: &mut HashMap<String, Entry>, id: &str) {
-        accounts.retain(|key, entry| key != id && !entry.account.tree.iter().any(|a| a == id));
+    fn forget_subtree(&self, id: &str) {
+        self.accounts
+            .retain(|key, account| key != id && !account.tree.iter().any(|a| a == id));
     }
 }
 
@@ -128,21 +97,18 @@ impl EventHandler for AccountProjection {
             return Ok(());
         };
         let action = event.subject.rsplit('.').next().unwrap_or_default();
-        let mut accounts = self.write();
         match (action, account_of(event)) {
-            ("deleted", _) => Self::forget_subtree(&mut accounts, account_id),
+            ("deleted", _) => self.forget_subtree(account_id),
             // A move changes the tree of every account below the moved one.
             ("moved", described) => {
-                Self::forget_subtree(&mut accounts, account_id);
+                self.forget_subtree(account_id);
                 if let Some(account) = described {
-                    Self::insert(&mut accounts, account);
+                    self.accounts.insert(account_id, account);
                 }
             }
             // Idempotent: the event carries the account's whole current state.
-            (_, Some(account)) => Self::insert(&mut accounts, account),
-            (_, None) => {
-                accounts.remove(account_id);
-            }
+            (_, Some(account)) => self.accounts.insert(account_id, account),
+            (_, None) => self.accounts.remove(account_id),
         }
         Ok(())
     }
@@ -151,21 +117,15 @@ impl EventHandler for AccountProjection {
 #[async_trait]
 impl AccountDirectory for AccountProjection {
     async fn account(&self, id: &str) -> Result<Option<AccountRef>, ApiError> {
-        let known = self.read().get(id).map(|entry| {
-            (
-                entry.account.clone(),
-                entry.refreshed.elapsed() < self.max_age,
-            )
-        });
-        match known {
-            Some((account, true)) => Ok(Some(account)),
-            Some((stale, false)) => match self.remote.account(id).await {
+        match self.accounts.get(id) {
+            Known::Fresh(account) => Ok(Some(account)),
+            Known::Stale(stale) => match self.remote.account(id).await {
                 Ok(Some(account)) => {
-                    Self::insert(&mut self.write(), account.clone());
+                    self.accounts.insert(id, account.clone());
                     Ok(Some(account))
                 }
                 Ok(None) => {
-                    self.write().remove(id);
+                    self.accounts.remove(id);
                     Ok(None)
                 }
                 Err(error) => {
@@ -173,19 +133,11 @@ impl AccountDirectory for AccountProjection {
                     Ok(Some(stale))
                 }
             },
-            None => {
-                let Some(account) = self.remote.account(id).await? else {
-                    // Unknown accounts are not remembered: they may be created later.
-                    return Ok(None);
-                };
-                let mut accounts = self.write();
-                // An event that arrived meanwhile is newer than this answer.
-                if let Some(entry) = accounts.get(id) {
-                    return Ok(Some(entry.account.clone()));
-                }
-                Self::insert(&mut accounts, account.clone());
-                Ok(Some(account))
-            }
+            Known::Unknown => match self.remote.account(id).await? {
+                Some(account) => Ok(Some(self.accounts.insert_if_absent(id, account))),
+                // Unknown accounts are not remembered: they may be created later.
+                None => Ok(None),
+            },
         }
     }
 }
@@ -224,6 +176,7 @@ impl UserDirectory for AccountProjection {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use crossbar_events::{InProcessBus, RequestHandler};
@@ -341,8 +294,8 @@ mod tests {
             projection.account("c").await.unwrap().unwrap().tree,
             vec!["root".to_string(), "other".to_string()]
         );
-        assert!(projection.read().get("g").is_none());
-        assert!(projection.read().get("p").is_some());
+        assert!(matches!(projection.accounts.get("g"), Known::Unknown));
+        assert!(matches!(projection.accounts.get("p"), Known::Fresh(_)));
     }
 
     #[tokio::test]
@@ -371,6 +324,6 @@ mod tests {
         let mut odd = event("updated", "b", &["root"], true);
         odd.doc = json!({"name": "no realm"});
         bus.publish(&odd).await.unwrap();
-        assert!(projection.read().get("b").is_none());
+        assert!(matches!(projection.accounts.get("b"), Known::Unknown));
     }
 }

@@ -8,12 +8,13 @@
 //! a guess.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use crossbar_crud::rpc::bus_error;
 use crossbar_envelope::ApiError;
+use crossbar_events::projection::{Known, ProjectionMap};
 use crossbar_events::{Bus, Event, EventHandler, DEFAULT_REQUEST_TIMEOUT};
 use serde_json::{json, Value};
 
@@ -29,25 +30,17 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// More numbers than this and the projection starts over (a bound on memory).
 pub const MAX_NUMBERS: usize = 1_000_000;
 
-struct Entry {
-    /// `None`: the number exists and is assigned to nobody.
-    assigned_to: Option<String>,
-    refreshed: Instant,
-}
-
-/// What is known of numbers' owners.
+/// What is known of numbers' owners (`None`: the number exists, assigned to nobody).
 pub struct NumberOwners {
     bus: Arc<dyn Bus>,
-    numbers: RwLock<HashMap<String, Entry>>,
-    max_age: Duration,
+    numbers: ProjectionMap<Option<String>>,
 }
 
 impl NumberOwners {
     pub fn new(bus: Arc<dyn Bus>, max_age: Duration) -> Self {
         Self {
             bus,
-            numbers: RwLock::default(),
-            max_age,
+            numbers: ProjectionMap::new(max_age, MAX_NUMBERS),
         }
     }
 
@@ -61,37 +54,12 @@ impl NumberOwners {
 
     /// How many numbers the projection holds.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.numbers.len()
     }
 
     /// Whether the projection holds no number.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
-        self.numbers
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Entry>> {
-        self.numbers
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn insert(numbers: &mut HashMap<String, Entry>, number: &str, assigned_to: Option<String>) {
-        if numbers.len() >= MAX_NUMBERS && !numbers.contains_key(number) {
-            numbers.clear();
-        }
-        numbers.insert(
-            number.to_string(),
-            Entry {
-                assigned_to,
-                refreshed: Instant::now(),
-            },
-        );
+        self.numbers.is_empty()
     }
 
     /// The account each of `dids` (E.164) is assigned to; numbers that exist unassigned
@@ -100,21 +68,18 @@ impl NumberOwners {
         let mut owners = HashMap::new();
         let mut stale: HashMap<String, Option<String>> = HashMap::new();
         let mut ask: Vec<String> = Vec::new();
-        {
-            let numbers = self.read();
-            for did in dids {
-                match numbers.get(did) {
-                    Some(entry) if entry.refreshed.elapsed() < self.max_age => {
-                        if let Some(owner) = &entry.assigned_to {
-                            owners.insert(did.clone(), owner.clone());
-                        }
+        for did in dids {
+            match self.numbers.get(did) {
+                Known::Fresh(assigned_to) => {
+                    if let Some(owner) = assigned_to {
+                        owners.insert(did.clone(), owner);
                     }
-                    Some(entry) => {
-                        stale.insert(did.clone(), entry.assigned_to.clone());
-                        ask.push(did.clone());
-                    }
-                    None => ask.push(did.clone()),
                 }
+                Known::Stale(assigned_to) => {
+                    stale.insert(did.clone(), assigned_to);
+                    ask.push(did.clone());
+                }
+                Known::Unknown => ask.push(did.clone()),
             }
         }
         if ask.is_empty() {
@@ -142,7 +107,6 @@ impl NumberOwners {
             }
             Err(error) => return Err(bus_error(error)),
         };
-        let mut numbers = self.write();
         for did in &ask {
             match answer.get("numbers").and_then(|n| n.get(did)) {
                 Some(known) => {
@@ -150,15 +114,13 @@ impl NumberOwners {
                         .get("assigned_to")
                         .and_then(Value::as_str)
                         .map(str::to_string);
-                    Self::insert(&mut numbers, did, assigned_to.clone());
+                    self.numbers.insert(did, assigned_to.clone());
                     if let Some(owner) = assigned_to {
                         owners.insert(did.clone(), owner);
                     }
                 }
                 // Unknown to the numbers service: not remembered (it may be added later).
-                None => {
-                    numbers.remove(did);
-                }
+                None => self.numbers.remove(did),
             }
         }
         Ok(owners)
@@ -171,19 +133,16 @@ impl EventHandler for NumberOwners {
         let Some(number) = event.resource_id.as_deref() else {
             return Ok(());
         };
-        let mut numbers = self.write();
-        if event.subject.ends_with(".deleted") {
-            numbers.remove(number);
-        } else if event.doc.is_object() {
+        if event.subject.ends_with(".deleted") || !event.doc.is_object() {
+            self.numbers.remove(number);
+        } else {
             // Idempotent: the document carries the number's whole current state.
             let assigned_to = event
                 .doc
                 .get("assigned_to")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            Self::insert(&mut numbers, number, assigned_to);
-        } else {
-            numbers.remove(number);
+            self.numbers.insert(number, assigned_to);
         }
         Ok(())
     }

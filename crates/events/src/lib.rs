@@ -4,6 +4,7 @@
 
 pub mod nats;
 pub mod outbox;
+pub mod projection;
 
 use std::sync::Arc;
 

@@ -17,6 +17,11 @@ SERVICES = {  # Deployment suffix -> `--services` value
 }
 
 
+def dep_selector(by_kind, name):
+    dep = by_kind.get("Deployment", {}).get(name)
+    return dep["spec"]["selector"]["matchLabels"] if dep else None
+
+
 def check(path):
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
     by_kind = {}
@@ -38,6 +43,12 @@ def check(path):
     for name, args in components.items():
         dep = need("Deployment", name)
         need("Service", name)
+        if name != "crossbar-gateway":
+            # The headless Service the gateway resolves to every ready pod.
+            pods = need("Service", f"{name}-pods")
+            if pods and (pods["spec"].get("clusterIP") != "None"
+                         or pods["spec"].get("selector") != dep_selector(by_kind, name)):
+                errors.append(f"Service {name}-pods is not headless over {name}'s pods")
         hpa = need("HorizontalPodAutoscaler", name)
         need("PodDisruptionBudget", name)
         if hpa and hpa["spec"]["scaleTargetRef"]["name"] != name:
@@ -72,12 +83,13 @@ def check(path):
         elif "CROSSBAR_CONFIG" not in env:
             errors.append(f"{name}: no CROSSBAR_CONFIG (database secret)")
 
-    # The gateway's upstreams name every service, each at its Kubernetes Service.
+    # The gateway's upstreams name every service, each at its headless Service (one
+    # address per ready pod: the gateway balances per request).
     gw_cm = next((cm for n, cm in by_kind.get("ConfigMap", {}).items() if n.startswith("crossbar-gateway")), None)
     upstreams = (gw_cm or {}).get("data", {}).get("CROSSBAR_UPSTREAMS", "")
     for s, arg in SERVICES.items():
-        if f'{arg}=["http://crossbar-{s}:8000"]' not in upstreams:
-            errors.append(f"CROSSBAR_UPSTREAMS lacks {arg} -> crossbar-{s}")
+        if f'{arg}=["http://crossbar-{s}-pods:8000"]' not in upstreams:
+            errors.append(f"CROSSBAR_UPSTREAMS lacks {arg} -> crossbar-{s}-pods")
 
     job = need("Job", "crossbar-migrate")
     if job and job["spec"]["template"]["spec"]["containers"][0].get("args") != ["migrate"]:

@@ -1,6 +1,7 @@
 //! The `crossbar` host: builds the services of this process and the app around them.
 
 pub mod config;
+pub mod discovery;
 pub mod proxy;
 pub mod shutdown;
 

@@ -1,9 +1,10 @@
 //! `crossbar gateway`: the front door of the distributed mode. It owns the route
 //! table of `/v2` (learned from each service's own OpenAPI document, so it follows
 //! what the services really serve), forwards each request to a replica of the owning
-//! service with the request id and `traceparent`, balances replicas round-robin,
-//! retries only when that is safe, limits body sizes, answers CORS, and speaks Kazoo's
-//! error envelope when a service cannot answer.
+//! service with the request id and `traceparent`, balances replicas round-robin (one
+//! replica per address a configured name resolves to: `discovery.rs`), retries only
+//! when that is safe, limits body sizes, answers CORS, and speaks Kazoo's error
+//! envelope when a service cannot answer.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use crossbar_envelope::{ApiError, RequestId};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
+
+use crate::discovery::{Discovery, Resolve, SystemResolver, DISCOVERY_INTERVAL};
 
 /// Headers that belong to one hop and are never forwarded.
 const HOP_BY_HOP: [&str; 9] = [
@@ -36,7 +39,8 @@ pub const METRIC_UPSTREAM: &str = "gateway_upstream_requests_total";
 /// What the gateway needs to know.
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// Service name → base URLs of its replicas (`http://accounts-0:8000`).
+    /// Service name → base URLs of its replicas (`http://accounts-0:8000`); a URL
+    /// whose host is a name stands for every address it resolves to (`discovery.rs`).
     pub upstreams: BTreeMap<String, Vec<String>>,
     /// Largest request body forwarded (413 above).
     pub body_limit_bytes: usize,
@@ -181,6 +185,10 @@ fn merge_documents(into: &mut Value, from: &Value) {
 pub struct Gateway {
     pub settings: GatewaySettings,
     pub table: RwLock<RouteTable>,
+    /// Each service's replicas as last resolved (swapped whole by the discovery task,
+    /// so a request only clones an `Arc` under a read lock).
+    replicas: HashMap<String, RwLock<Arc<Vec<String>>>>,
+    discovery: Discovery,
     next: AtomicUsize,
     /// Replicas that said they are shutting down ([`DRAINING_HEADER`]), and when.
     draining: std::sync::Mutex<HashMap<String, Instant>>,
@@ -197,12 +205,58 @@ const DRAINING_MEMORY: Duration = Duration::from_secs(15);
 
 impl Gateway {
     pub fn new(settings: GatewaySettings) -> Arc<Self> {
+        Self::with_resolver(settings, Arc::new(SystemResolver))
+    }
+
+    /// A gateway whose upstream names are resolved by `resolver` (tests use a fake one).
+    pub fn with_resolver(settings: GatewaySettings, resolver: Arc<dyn Resolve>) -> Arc<Self> {
+        // Until the first resolution: the URLs as configured.
+        let replicas = settings
+            .upstreams
+            .iter()
+            .map(|(service, urls)| (service.clone(), RwLock::new(Arc::new(urls.clone()))))
+            .collect();
         Arc::new(Self {
             settings,
             table: RwLock::new(RouteTable::default()),
+            replicas,
+            discovery: Discovery::new(resolver),
             next: AtomicUsize::new(0),
             draining: std::sync::Mutex::default(),
         })
+    }
+
+    /// The replicas of `service` as last resolved (empty for an unknown service).
+    pub fn replicas(&self, service: &str) -> Arc<Vec<String>> {
+        self.replicas
+            .get(service)
+            .map(|slot| {
+                slot.read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Resolves the configured names again and swaps in each service's new replicas.
+    pub async fn refresh_replicas(&self) {
+        let resolved = self.discovery.resolve(&self.settings.upstreams).await;
+        for (service, replicas) in resolved {
+            let Some(slot) = self.replicas.get(&service) else {
+                continue;
+            };
+            if **slot
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                == replicas
+            {
+                continue;
+            }
+            tracing::info!(%service, ?replicas, "gateway: replicas changed");
+            *slot
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(replicas);
+        }
     }
 
     fn mark_draining(&self, replica: &str) {
@@ -259,9 +313,9 @@ impl Gateway {
     /// Returns the services that could not be reached.
     pub async fn refresh_routes(&self, client: &awc::Client) -> Vec<String> {
         let mut unreachable = Vec::new();
-        for (service, replicas) in &self.settings.upstreams {
+        for service in self.settings.upstreams.keys() {
             let mut learned = false;
-            for base in replicas {
+            for base in self.replicas(service).iter() {
                 let url = format!("{}/v2/openapi.json", base.trim_end_matches('/'));
                 let Ok(mut response) = client.get(&url).send().await else {
                     continue;
@@ -287,9 +341,13 @@ impl Gateway {
 }
 
 /// Keeps the route table fresh: quickly until every service answered once, then
-/// every minute (services added or upgraded are picked up).
+/// every minute (services added or upgraded are picked up). Also starts
+/// [`spawn_replica_discovery`].
 pub fn spawn_route_refresher(gateway: Arc<Gateway>) {
+    spawn_replica_discovery(gateway.clone());
     actix_web::rt::spawn(async move {
+        // The names resolved first, so the routes are learned from the replicas.
+        gateway.refresh_replicas().await;
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(5))
             .finish();
@@ -304,6 +362,20 @@ pub fn spawn_route_refresher(gateway: Arc<Gateway>) {
                 Duration::from_secs(2)
             };
             actix_web::rt::time::sleep(pause).await;
+        }
+    });
+}
+
+/// Resolves the upstream names every [`DISCOVERY_INTERVAL`] (nothing to do, and no
+/// task, when every configured URL is used as given).
+pub fn spawn_replica_discovery(gateway: Arc<Gateway>) {
+    if !Discovery::has_names(&gateway.settings.upstreams) {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        loop {
+            gateway.refresh_replicas().await;
+            actix_web::rt::time::sleep(DISCOVERY_INTERVAL).await;
         }
     });
 }
@@ -379,12 +451,7 @@ pub async fn forward(
     // The metrics and the access log name the template, not `unmatched` (nor the path:
     // ids never become labels).
     crossbar_telemetry::http::set_matched_route(&req, &template);
-    let replicas = gateway
-        .settings
-        .upstreams
-        .get(&service)
-        .cloned()
-        .unwrap_or_default();
+    let replicas = gateway.replicas(&service);
     if replicas.is_empty() {
         return Err(unavailable(&service));
     }

@@ -15,11 +15,17 @@
 //!   the auth service over the bus elsewhere.
 //!
 //! Retirement: see [`crate::domain::keys`].
+//!
+//! A key can also come from a file (`CROSSBAR_JWT_KEY_FILE`, the Kubernetes Secret
+//! `crossbar-jwt`): [`read_key_file`] reads it at start and [`install_key`] stores it
+//! as the newest key exactly as a rotation would, unless it is stored already. So
+//! replacing the file and restarting the auth replicas is a rotation.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbar_authz::{TokenSigner, TokenVerifier};
+use crossbar_authz::{SigningKey, TokenSigner, TokenVerifier};
 use crossbar_events::Outbox;
 use sea_orm::DatabaseConnection;
 
@@ -85,6 +91,38 @@ pub async fn rotate(
         retired: rotation.retired,
         published,
     })
+}
+
+/// The signing key in the file at `path` (an Ed25519 private key, PKCS#8 PEM or DER;
+/// its key id derived from its public key: [`crate::domain::key_file`]). Errors name
+/// the file, never its contents.
+pub fn read_key_file(path: &Path) -> Result<SigningKey, String> {
+    let contents = std::fs::read(path)
+        .map_err(|e| format!("signing key file {}: cannot read it: {e}", path.display()))?;
+    crate::domain::key_file::parse(&contents)
+        .map_err(|e| format!("signing key file {}: {e}", path.display()))
+}
+
+/// Makes `key` (from a key file) a stored signing key: when its id is not stored yet,
+/// adds it as the newest key the way [`rotate`] does (older keys keep verifying and
+/// are retired by the same rule; the rotation event goes into the auth outbox, for
+/// the caller's relay to publish); when it is, changes nothing and answers `None`.
+pub async fn install_key(
+    db: &DatabaseConnection,
+    key: SigningKey,
+    token_lifetime_secs: i64,
+) -> Result<Option<store::KeyRotation>, String> {
+    if token_lifetime_secs <= 0 {
+        return Err("token lifetime must be positive".into());
+    }
+    let now = crossbar_envelope::time::unix_now();
+    store::add_key(
+        db,
+        key,
+        now,
+        token_lifetime_secs.saturating_add(RETIRE_GRACE_SECS),
+    )
+    .await
 }
 
 /// Rereads the stored keys, makes `signer` sign with the newest, and returns every

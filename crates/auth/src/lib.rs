@@ -4,7 +4,9 @@
 //! Tokens are EdDSA JWTs signed with a key this service keeps in its own database;
 //! every service verifies them locally. A revocation is a row in `revoked_tokens` and a
 //! `crossbar.auth.token.revoked` event written in the same transaction (outbox).
-//! Signing keys rotate without restarts: see [`keys`].
+//! Signing keys rotate without restarts: see [`keys`]. A key can also be given as a
+//! file (`AuthConfig::jwt_key_file`, the Kubernetes Secret `crossbar-jwt`): stored at
+//! start unless already stored, so a new file is a rotation.
 
 pub mod domain;
 pub mod events;
@@ -14,6 +16,7 @@ pub mod remote;
 mod routes;
 pub mod store;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +37,10 @@ pub struct AuthConfig {
     /// Lifetime of issued tokens, seconds (Kazoo's `token_auth_expiry_s`).
     pub token_lifetime_secs: i64,
     pub throttle: ThrottleConfig,
+    /// The signing key as a file (`CROSSBAR_JWT_KEY_FILE`: Ed25519, PKCS#8 PEM or
+    /// DER). When set, that key is stored (once) as the newest key at start; without
+    /// it, a key is generated and kept in the database.
+    pub jwt_key_file: Option<PathBuf>,
 }
 
 impl Default for AuthConfig {
@@ -41,6 +48,7 @@ impl Default for AuthConfig {
         Self {
             token_lifetime_secs: 3600,
             throttle: ThrottleConfig::default(),
+            jwt_key_file: None,
         }
     }
 }
@@ -70,9 +78,11 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    /// Runs migrations on `db` (its own database / schema), loads the signing keys or
-    /// creates and stores one, trusts their public keys in `verifier` (and makes it
-    /// reload them from `db` on an unknown key id), loads unexpired revocations into
+    /// Runs migrations on `db` (its own database / schema), stores the key of
+    /// `config.jwt_key_file` as the newest signing key unless it is stored already
+    /// (announced like a rotation), loads the signing keys or creates and stores one,
+    /// trusts their public keys in `verifier` (and makes it reload them from `db` on
+    /// an unknown key id), loads unexpired revocations into
     /// `verifier.revocations`, and subscribes on `bus` (every replica) to revocations
     /// and key rotations. It also starts the outbox relay and the periodic key
     /// refresh (tokio tasks of the calling runtime, stopped when the last clone is
@@ -87,9 +97,37 @@ impl AuthService {
         if config.token_lifetime_secs <= 0 {
             return Err("auth: token_lifetime_secs must be positive".into());
         }
+        // Read first: a missing or wrong file stops the start before any other work.
+        let key_file = match &config.jwt_key_file {
+            Some(path) => Some((
+                path,
+                keys::read_key_file(path).map_err(|e| format!("auth: {e}"))?,
+            )),
+            None => None,
+        };
         Self::migrate(&db)
             .await
             .map_err(|e| format!("auth: migrations failed: {e}"))?;
+        if let Some((path, key)) = key_file {
+            let kid = key.kid.clone();
+            match keys::install_key(&db, key, config.token_lifetime_secs)
+                .await
+                .map_err(|e| format!("auth: signing key file {}: {e}", path.display()))?
+            {
+                Some(rotation) => tracing::info!(
+                    %kid,
+                    file = %path.display(),
+                    retired = rotation.retired.len(),
+                    keys = rotation.keys.len(),
+                    "auth: stored the key file's signing key; it signs from now on"
+                ),
+                None => tracing::info!(
+                    %kid,
+                    file = %path.display(),
+                    "auth: the key file's signing key is already stored"
+                ),
+            }
+        }
         let now = crossbar_envelope::time::unix_now();
 
         let keys = store::load_or_create_keys(&db, now).await?;

@@ -220,17 +220,21 @@ async fn start(
     bus: Arc<InProcessBus>,
     directory: Arc<FakeDirectory>,
 ) -> (AuthService, Arc<TokenVerifier>) {
+    start_with(url, bus, directory, AuthConfig::default())
+        .await
+        .unwrap()
+}
+
+async fn start_with(
+    url: &str,
+    bus: Arc<InProcessBus>,
+    directory: Arc<FakeDirectory>,
+    config: AuthConfig,
+) -> Result<(AuthService, Arc<TokenVerifier>), String> {
     let verifier = Arc::new(TokenVerifier::new());
-    let service = AuthService::start(
-        connect(url).await,
-        bus,
-        directory,
-        verifier.clone(),
-        AuthConfig::default(),
-    )
-    .await
-    .unwrap();
-    (service, verifier)
+    let service =
+        AuthService::start(connect(url).await, bus, directory, verifier.clone(), config).await?;
+    Ok((service, verifier))
 }
 
 async fn harness() -> Harness {
@@ -1092,4 +1096,253 @@ async fn retired_keys_stop_verifying_everywhere() {
     let (status, _, body) = call!(app, test::TestRequest::get().uri("/v2/auth/keys"));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["keys"].as_array().unwrap().len(), 2);
+}
+
+// ------------------------------------------------------------------------------------
+// signing key from a file (CROSSBAR_JWT_KEY_FILE, the Secret `crossbar-jwt`)
+
+/// An Ed25519 key file as `openssl genpkey -algorithm ed25519` writes it (PKCS#8 v1
+/// PEM); returns its path and the kid every replica derives from it.
+fn write_key_file(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    use ring::signature::KeyPair;
+    let mut seed = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut seed).unwrap();
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(&seed);
+    let body = base64::engine::general_purpose::STANDARD.encode(&der);
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    let public = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, public.public_key().as_ref());
+    (path, hex::encode(&digest.as_ref()[..16]))
+}
+
+/// The new kids of the rotation events seen on the bus, in order.
+#[derive(Default)]
+struct Announced(std::sync::Mutex<Vec<String>>);
+
+impl Announced {
+    fn announced(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl crossbar_events::EventHandler for Announced {
+    async fn handle(&self, event: &crossbar_events::Event) -> Result<(), String> {
+        let kid = event.doc["kid"].as_str().unwrap_or_default().to_string();
+        self.0.lock().unwrap().push(kid);
+        Ok(())
+    }
+}
+
+fn with_key_file(path: &std::path::Path) -> AuthConfig {
+    AuthConfig {
+        jwt_key_file: Some(path.to_path_buf()),
+        ..AuthConfig::default()
+    }
+}
+
+/// Kids of `GET /v2/auth/keys`, newest first.
+macro_rules! jwks_kids {
+    ($app:expr) => {{
+        let (status, _, body) = call!($app, test::TestRequest::get().uri("/v2/auth/keys"));
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    }};
+}
+
+#[actix_web::test]
+async fn a_key_file_signs_and_replacing_it_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
+    let bus = Arc::new(InProcessBus::new());
+    let directory = Arc::new(FakeDirectory::new());
+    let remote = Arc::new(TokenVerifier::new());
+    let remote_bus: Arc<dyn Bus> = bus.clone();
+    crossbar_auth::remote::join_verification(remote_bus, remote.clone()).await;
+    let rotations = Arc::new(Announced::default());
+    bus.subscribe_broadcast(
+        crossbar_auth::events::SIGNING_KEY_ROTATED_SUBJECT,
+        rotations.clone(),
+    )
+    .await;
+    let (k1, kid1) = write_key_file(dir.path(), "k1.pem");
+    let (k2, kid2) = write_key_file(dir.path(), "k2.pem");
+    assert_ne!(kid1, kid2);
+
+    // first replica, empty database, K1: K1 is the only key and signs
+    let (a, a_verifier) = start_with(&db_url, bus.clone(), directory.clone(), with_key_file(&k1))
+        .await
+        .unwrap();
+    assert_eq!(a.signer().key().kid, kid1);
+    let a_app = app!(a, a_verifier, directory);
+    let t1 = token_of!(a_app);
+    assert_eq!(kid_of(&t1), kid1);
+    assert!(a_verifier.verify(&t1).is_ok());
+    assert!(remote.verify(&t1).is_ok(), "announced to other processes");
+    assert_eq!(jwks_kids!(a_app), vec![kid1.clone()], "no generated key");
+
+    // another replica on the same database with the same file: nothing changes
+    let (b, b_verifier) = start_with(&db_url, bus.clone(), directory.clone(), with_key_file(&k1))
+        .await
+        .unwrap();
+    assert_eq!(b.signer().key().kid, kid1);
+    let b_app = app!(b, b_verifier, directory);
+    assert_eq!(jwks_kids!(b_app), vec![kid1.clone()], "no new key");
+    assert_eq!(token_status!(b_app, &t1), StatusCode::OK);
+    assert_eq!(rotations.announced(), vec![kid1.clone()], "no second event");
+
+    // the Secret replaced, a pod rolled: K2 signs everywhere, K1's tokens still verify
+    let (c, c_verifier) = start_with(&db_url, bus.clone(), directory.clone(), with_key_file(&k2))
+        .await
+        .unwrap();
+    assert_eq!(c.signer().key().kid, kid2);
+    assert_eq!(rotations.announced(), vec![kid1.clone(), kid2.clone()]);
+    let c_app = app!(c, c_verifier, directory);
+    assert_eq!(jwks_kids!(c_app), vec![kid2.clone(), kid1.clone()]);
+    let t2 = token_of!(c_app);
+    assert_eq!(kid_of(&t2), kid2);
+    assert_eq!(token_status!(c_app, &t1), StatusCode::OK);
+    assert_eq!(token_status!(c_app, &t2), StatusCode::OK);
+    assert_eq!(
+        a.signer().key().kid,
+        kid2,
+        "the old replicas followed the event"
+    );
+    assert_eq!(b.signer().key().kid, kid2);
+    assert_eq!(kid_of(&token_of!(a_app)), kid2);
+    assert_eq!(token_status!(a_app, &t2), StatusCode::OK);
+    assert!(remote.verify(&t1).is_ok());
+    assert!(remote.verify(&t2).is_ok());
+
+    // an old replica restarting with K1 (still stored) changes nothing: K2 keeps signing
+    let (d, d_verifier) = start_with(&db_url, bus.clone(), directory.clone(), with_key_file(&k1))
+        .await
+        .unwrap();
+    assert_eq!(d.signer().key().kid, kid2);
+    assert_eq!(rotations.announced().len(), 2, "no event");
+    let d_app = app!(d, d_verifier, directory);
+    assert_eq!(jwks_kids!(d_app), vec![kid2.clone(), kid1.clone()]);
+    assert_eq!(token_status!(d_app, &t1), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn switching_a_running_installation_to_a_key_file_is_a_rotation() {
+    let h = harness().await;
+    let app = app!(h);
+    let before = token_of!(app);
+    let generated = kid_of(&before);
+    let (k1, kid1) = write_key_file(h._dir.path(), "k1.pem");
+    let (replica, replica_verifier) = start_with(
+        &h.db_url,
+        h.bus.clone(),
+        h.directory.clone(),
+        with_key_file(&k1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replica.signer().key().kid, kid1);
+    assert_eq!(h.service.signer().key().kid, kid1, "followed the event");
+    let replica_app = app!(replica, replica_verifier, h.directory);
+    assert_eq!(jwks_kids!(replica_app), vec![kid1, generated]);
+    assert_eq!(token_status!(replica_app, &before), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_missing_or_wrong_key_file_stops_the_start() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
+    let bus = Arc::new(InProcessBus::new());
+    let directory = Arc::new(FakeDirectory::new());
+    let missing = dir.path().join("missing.pem");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    // an ECDSA P-256 key: PKCS#8 PEM, but not Ed25519
+    let ec = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &ring::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let ec_body = base64::engine::general_purpose::STANDARD.encode(ec.as_ref());
+    let wrong_type = dir.path().join("p256.pem");
+    std::fs::write(
+        &wrong_type,
+        format!("-----BEGIN PRIVATE KEY-----\n{ec_body}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    for (path, why) in [
+        (&missing, "cannot read it"),
+        (&dir.path().to_path_buf(), "cannot read it"),
+        (&garbage, "no PEM block"),
+        (&wrong_type, "not an unencrypted Ed25519 private key"),
+    ] {
+        let error =
+            match start_with(&db_url, bus.clone(), directory.clone(), with_key_file(path)).await {
+                Ok(_) => panic!("started with {}", path.display()),
+                Err(error) => error,
+            };
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        assert!(error.contains(why), "{error}");
+        assert!(!error.contains(&ec_body[..16]), "{error}");
+    }
+    // nothing was stored: a start without the setting generates its key as before
+    let (service, _) = start(&db_url, bus, directory).await;
+    assert_eq!(service.signer().key().kid.len(), 32);
+}
+
+/// The format and the kid recipe of docs/operations.md, with the real openssl (skipped
+/// where openssl is not installed).
+#[actix_web::test]
+async fn an_openssl_key_and_its_documented_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signing-key.pem");
+    let generated = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&path)
+        .status();
+    if !generated.is_ok_and(|status| status.success()) {
+        eprintln!("openssl not available: skipped");
+        return;
+    }
+    let kid = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("openssl pkey -in \"$1\" -pubout -outform DER | tail -c 32 | sha256sum | cut -c1-32")
+        .arg("sh")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let kid = String::from_utf8(kid.stdout).unwrap().trim().to_string();
+    let key = crossbar_auth::keys::read_key_file(&path).unwrap();
+    assert_eq!(key.kid, kid);
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
+    let (service, verifier) = start_with(
+        &db_url,
+        Arc::new(InProcessBus::new()),
+        Arc::new(FakeDirectory::new()),
+        with_key_file(&path),
+    )
+    .await
+    .unwrap();
+    assert_eq!(service.signer().key().kid, kid);
+    let (token, _) = service
+        .signer()
+        .issue(ACME, Some(ALICE), "cb_user_auth", Some("admin"))
+        .unwrap();
+    assert!(verifier.verify(&token).is_ok());
 }

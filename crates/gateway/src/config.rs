@@ -42,6 +42,11 @@ pub struct Config {
     /// 503 on `/readyz`) before it stops listening, so the gateway and load balancers
     /// stop sending it requests without any being cut off. Ctrl-C stops at once.
     pub shutdown_drain_secs: u64,
+    /// The auth service's token signing key as a file (Ed25519 private key, PKCS#8 PEM
+    /// as `openssl genpkey -algorithm ed25519` writes it; on Kubernetes the Secret
+    /// `crossbar-jwt`). Stored as the newest key at start unless already stored; a new
+    /// file is a rotation. Unset: the key is generated and kept in the auth database.
+    pub jwt_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -61,6 +66,7 @@ impl Default for Config {
             services: "all".into(),
             nats_url: None,
             shutdown_drain_secs: 5,
+            jwt_key_file: None,
         }
     }
 }

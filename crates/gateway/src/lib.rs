@@ -132,6 +132,7 @@ impl Node {
                     verifier.clone(),
                     AuthConfig {
                         token_lifetime_secs: config.token_lifetime_secs,
+                        jwt_key_file: config.jwt_key_file.clone(),
                         ..AuthConfig::default()
                     },
                 )

@@ -1,6 +1,7 @@
 //! The rules of the auth service: request checks, login flow, throttling and the
 //! answers' data. No HTTP, no SQL.
 
+pub mod key_file;
 pub mod keys;
 pub mod login;
 pub mod requests;

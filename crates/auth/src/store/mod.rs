@@ -121,14 +121,28 @@ pub struct KeyRotation {
     pub retired: Vec<String>,
 }
 
-/// Adds a new signing key at `now`, retires the keys superseded at least `keep_secs`
-/// ago ([`crate::domain::keys::retired`]) and appends the rotation event to the
-/// outbox, all in one transaction.
+/// Adds a new (generated) signing key at `now`, retires the keys superseded at least
+/// `keep_secs` ago ([`crate::domain::keys::retired`]) and appends the rotation event
+/// to the outbox, all in one transaction.
 pub async fn rotate_keys(
     db: &DatabaseConnection,
     now: i64,
     keep_secs: i64,
 ) -> Result<KeyRotation, String> {
+    add_key(db, SigningKey::generate()?, now, keep_secs)
+        .await?
+        .ok_or_else(|| "signing key rotation: the new key's id is taken".to_string())
+}
+
+/// Adds `new` as the newest signing key at `now` the way [`rotate_keys`] does
+/// (retirement, rotation event in the outbox, one transaction), unless a key with its
+/// id is stored already: then nothing changes and the answer is `None`.
+pub async fn add_key(
+    db: &DatabaseConnection,
+    new: SigningKey,
+    now: i64,
+    keep_secs: i64,
+) -> Result<Option<KeyRotation>, String> {
     let fail = |e: DbErr| format!("signing key rotation: {e}");
     let txn = db.begin().await.map_err(fail)?;
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -138,8 +152,11 @@ pub async fn rotate_keys(
             .map_err(fail)?;
     }
     let mut rows = key_rows(&txn).await.map_err(fail)?;
+    if rows.iter().any(|row| row.kid == new.kid) {
+        txn.rollback().await.map_err(fail)?;
+        return Ok(None);
+    }
     let created = crate::domain::keys::next_created(rows.last().map(|row| row.created), now);
-    let new = SigningKey::generate()?;
     insert_key(&txn, &new, created).await.map_err(fail)?;
     rows.push(signing_key::Model {
         kid: new.kid.clone(),
@@ -168,7 +185,7 @@ pub async fn rotate_keys(
         .await
         .map_err(fail)?;
     txn.commit().await.map_err(fail)?;
-    Ok(KeyRotation { new, keys, retired })
+    Ok(Some(KeyRotation { new, keys, retired }))
 }
 
 /// Revocations still in force at `now` (`(jti, exp)`); expired rows are deleted.

@@ -542,7 +542,11 @@ where
 {
     let mut out = HttpResponse::build(response.status());
     for (name, value) in response.headers() {
-        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "content-length" {
+        // The draining signal is between a replica and the gateway.
+        if HOP_BY_HOP.contains(&name.as_str())
+            || name.as_str() == "content-length"
+            || name.as_str() == DRAINING_HEADER
+        {
             continue;
         }
         out.append_header((name.clone(), value.clone()));

@@ -48,7 +48,7 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
         .get(crud::list, Doc::list("List the account's callflows"))
         .put(
             crud::create,
-            Doc::create("Create a callflow", Some("callflows")),
+            Doc::create("Create a callflow", Some("callflows")).replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{collection}/{{id}}"), TAG)

@@ -44,7 +44,15 @@ pub struct Doc {
     pub auth: bool,
     /// Query parameters: (name, description).
     pub query: Vec<(String, String)>,
+    /// A creation that honours [`crate::CREATE_ID_HEADER`]: sent again with the same id,
+    /// it answers the document the first attempt created instead of creating another,
+    /// so the gateway may retry it on another replica (OpenAPI extension
+    /// [`REPLAYABLE_EXTENSION`]).
+    pub replayable: bool,
 }
+
+/// OpenAPI operation extension (`true`) of a [`Doc::replayable`] operation.
+pub const REPLAYABLE_EXTENSION: &str = "x-crossbar-replayable";
 
 impl Doc {
     fn new(summary: &str, request: Payload, response: Payload, success: u16) -> Self {
@@ -55,6 +63,7 @@ impl Doc {
             success,
             auth: true,
             query: Vec::new(),
+            replayable: false,
         }
     }
 
@@ -97,6 +106,12 @@ impl Doc {
     /// DELETE (200 with the deleted view).
     pub fn delete(summary: &str) -> Self {
         Self::new(summary, Payload::Empty, Payload::Envelope(None), 200)
+    }
+
+    /// See [`Doc::replayable`] (the field).
+    pub fn replayable(mut self) -> Self {
+        self.replayable = true;
+        self
     }
 
     /// Answered without a token.

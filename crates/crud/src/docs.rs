@@ -305,6 +305,47 @@ impl Documents {
         &self,
         rules: &dyn ResourceRules,
         ctx: &WriteContext,
+        data: Map<String, Value>,
+    ) -> Result<StoredDoc, ApiError> {
+        self.create_replayable(rules, ctx, data, None).await
+    }
+
+    /// PUT with a creation id ([`crate::CREATE_ID_HEADER`], set by the gateway, one per
+    /// client request): when `data` names no id, the document gets `create_id`, and when
+    /// the account already holds a document of that id and kind — an earlier attempt of
+    /// the same request, on a replica that failed before answering, or a concurrent one —
+    /// that document is the answer instead of a second one. So a creation can be retried
+    /// and still happens once.
+    pub async fn create_replayable(
+        &self,
+        rules: &dyn ResourceRules,
+        ctx: &WriteContext,
+        mut data: Map<String, Value>,
+        create_id: Option<&str>,
+    ) -> Result<StoredDoc, ApiError> {
+        let replay_id = match (data.get("id"), create_id) {
+            (None, Some(id)) if ids::is_valid_id(id) => id.to_string(),
+            _ => return self.insert_new(rules, ctx, data).await,
+        };
+        rules.authorize(ctx, WriteAction::Create, None).await?;
+        if let Some(done) = self.find(&ctx.account_id, rules.kind(), &replay_id).await? {
+            return Ok(done);
+        }
+        data.insert("id".into(), Value::String(replay_id.clone()));
+        match self.insert_new(rules, ctx, data).await {
+            Ok(created) => Ok(created),
+            // A concurrent attempt of the same request may have won the race.
+            Err(error) => match self.find(&ctx.account_id, rules.kind(), &replay_id).await {
+                Ok(Some(done)) => Ok(done),
+                _ => Err(error),
+            },
+        }
+    }
+
+    async fn insert_new(
+        &self,
+        rules: &dyn ResourceRules,
+        ctx: &WriteContext,
         mut data: Map<String, Value>,
     ) -> Result<StoredDoc, ApiError> {
         let id = match data.get("id") {

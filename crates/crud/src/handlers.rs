@@ -12,6 +12,10 @@ use crate::api::{Doc, Endpoint};
 use crate::docs::{Documents, ResourceRules, StoredDoc, WriteContext};
 use crate::listing::ListQuery;
 
+/// The id the gateway gives a creation (one per client request, the same on every
+/// attempt), so that a retried PUT creates once ([`Documents::create_replayable`]).
+pub const CREATE_ID_HEADER: &str = "x-crossbar-create-id";
+
 /// A resource's rules bound to its store (resource-level app data).
 pub struct ResourceBinding {
     pub docs: Documents,
@@ -53,7 +57,10 @@ pub fn register_resource(
             list,
             Doc::list(&format!("List the account's {kind} documents")),
         )
-        .put(create, Doc::create(&format!("Create a {kind}"), schema))
+        .put(
+            create,
+            Doc::create(&format!("Create a {kind}"), schema).replayable(),
+        )
         .register(cfg);
     Endpoint::new(item, tag)
         .data(binding)
@@ -116,9 +123,13 @@ pub async fn create(
     body: RequestEnvelope,
 ) -> ApiResult {
     let ctx = WriteContext::from(&scope);
+    let create_id = req
+        .headers()
+        .get(CREATE_ID_HEADER)
+        .and_then(|value| value.to_str().ok());
     let doc = binding
         .docs
-        .create(binding.rules.as_ref(), &ctx, body.data)
+        .create_replayable(binding.rules.as_ref(), &ctx, body.data, create_id)
         .await?;
     Ok(
         Reply::created(binding.rules.view(&doc), location(&req, &doc.id))

@@ -64,6 +64,9 @@ struct Route {
     /// As documented (`/v2/accounts/{account_id}`): the request metrics' route label.
     template: String,
     service: String,
+    /// Upper-case methods the service marks [`crossbar_crud::REPLAYABLE_EXTENSION`]:
+    /// creations that may be retried with the same [`crossbar_crud::CREATE_ID_HEADER`].
+    replayable: Vec<String>,
 }
 
 /// Which service serves which path template.
@@ -85,7 +88,7 @@ impl RouteTable {
     pub fn add_document(&mut self, service: &str, document: Value) {
         self.routes.retain(|route| route.service != service);
         if let Some(paths) = document.get("paths").and_then(Value::as_object) {
-            for template in paths.keys().filter(|p| p.starts_with("/v2/")) {
+            for (template, item) in paths.iter().filter(|(p, _)| p.starts_with("/v2/")) {
                 if template == "/v2/openapi.json" || template == "/v2/docs" {
                     continue;
                 }
@@ -99,10 +102,21 @@ impl RouteTable {
                         }
                     })
                     .collect();
+                let replayable = item
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, operation)| {
+                        operation.get(crossbar_crud::REPLAYABLE_EXTENSION)
+                            == Some(&Value::Bool(true))
+                    })
+                    .map(|(method, _)| method.to_ascii_uppercase())
+                    .collect();
                 self.routes.push(Route {
                     segments,
                     template: template.clone(),
                     service: service.to_string(),
+                    replayable,
                 });
             }
         }
@@ -121,6 +135,18 @@ impl RouteTable {
     /// The service owning `path` and the template that matched it (see
     /// [`RouteTable::service_for`]).
     pub fn route_for(&self, path: &str) -> Option<(&str, &str)> {
+        self.route(path)
+            .map(|route| (route.service.as_str(), route.template.as_str()))
+    }
+
+    /// Whether `method` on `path` is a creation the gateway may retry (see
+    /// [`crossbar_crud::Documents::create_replayable`]).
+    pub fn is_replayable(&self, path: &str, method: &str) -> bool {
+        self.route(path)
+            .is_some_and(|route| route.replayable.iter().any(|m| m == method))
+    }
+
+    fn route(&self, path: &str) -> Option<&Route> {
         let wanted = segments(path);
         self.routes
             .iter()
@@ -138,7 +164,6 @@ impl RouteTable {
                     .filter(|s| matches!(s, Segment::Literal(_)))
                     .count()
             })
-            .map(|route| (route.service.as_str(), route.template.as_str()))
     }
 
     pub fn is_loaded(&self, service: &str) -> bool {
@@ -282,11 +307,14 @@ impl Gateway {
     }
 
     /// The owning service and the matched template.
-    fn route_for(&self, path: &str) -> Option<(String, String)> {
+    /// The owning service, the matched template and whether `method` there is a
+    /// replayable creation.
+    fn route_for(&self, path: &str, method: &Method) -> Option<(String, String, bool)> {
         let table = self.table.read().ok()?;
+        let replayable = table.is_replayable(path, method.as_str());
         table
             .route_for(path)
-            .map(|(service, template)| (service.to_string(), template.to_string()))
+            .map(|(service, template)| (service.to_string(), template.to_string(), replayable))
     }
 
     /// Services whose route documents have not been learned yet.
@@ -441,7 +469,7 @@ pub async fn forward(
     client: web::Data<awc::Client>,
 ) -> Result<HttpResponse, ApiError> {
     let path = req.path().to_string();
-    let Some((service, template)) = gateway.route_for(&path) else {
+    let Some((service, template, replayable)) = gateway.route_for(&path, req.method()) else {
         if gateway.missing_services().is_empty() {
             return Err(ApiError::NotFound);
         }
@@ -469,46 +497,77 @@ pub async fn forward(
         .unwrap_or(path);
     let peer = req.peer_addr().map(|a| a.ip().to_string());
 
+    // One per client request, the same on every attempt (a client's own is dropped).
+    let create_id = replayable.then(crossbar_envelope::ids::new_id);
     let first = gateway.next.fetch_add(1, Ordering::Relaxed);
     let mut last_error = unavailable(&service);
-    for base in gateway.attempt_order(&replicas, first) {
+    // Whether a request may be sent again when a replica may have acted on it.
+    let repeatable = is_idempotent(req.method()) || create_id.is_some();
+    let build = |base: &str| {
         let url = format!("{}{}", base.trim_end_matches('/'), path_and_query);
         let mut upstream = client
             .request(req.method().clone(), &url)
             .timeout(gateway.settings.upstream_timeout);
         for (name, value) in req.headers() {
-            if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "content-length" {
+            if HOP_BY_HOP.contains(&name.as_str())
+                || name.as_str() == "content-length"
+                || name.as_str() == crossbar_crud::CREATE_ID_HEADER
+            {
                 continue;
             }
             upstream = upstream.append_header((name.clone(), value.clone()));
         }
         upstream = upstream.insert_header(("x-request-id", request_id.as_str()));
+        if let Some(create_id) = &create_id {
+            upstream =
+                upstream.insert_header((crossbar_crud::CREATE_ID_HEADER, create_id.as_str()));
+        }
         if let Some(traceparent) = &traceparent {
             upstream = upstream.insert_header(("traceparent", traceparent.as_str()));
         }
         if let Some(peer) = &peer {
             upstream = upstream.insert_header(("x-forwarded-for", peer.as_str()));
         }
-        let outcome = match upstream.send_body(body.clone()).await {
-            Ok(response) => {
-                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "answered")
-                    .increment(1);
-                if response.headers().contains_key(DRAINING_HEADER) {
-                    gateway.mark_draining(base);
+        upstream
+    };
+    for base in gateway.attempt_order(&replicas, first) {
+        let mut tried_again = false;
+        let outcome = loop {
+            match build(base).send_body(body.clone()).await {
+                Ok(response) => {
+                    metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "answered")
+                        .increment(1);
+                    if response.headers().contains_key(DRAINING_HEADER) {
+                        gateway.mark_draining(base);
+                    }
+                    return Ok(relay(response));
                 }
-                return Ok(relay(response));
-            }
-            Err(awc::error::SendRequestError::Connect(error)) => {
-                tracing::warn!(%service, replica = %base, %error, "gateway: replica refused the connection");
-                Attempt::NotSent
-            }
-            Err(awc::error::SendRequestError::Timeout) => {
-                tracing::warn!(%service, replica = %base, "gateway: replica timed out");
-                Attempt::MaybeSent(timed_out(&service))
-            }
-            Err(error) => {
-                tracing::warn!(%service, replica = %base, %error, "gateway: replica failed");
-                Attempt::MaybeSent(bad_gateway(&service))
+                // awc reports a connection closed after the request went out, before any
+                // answer, as `Connect(Disconnected)`: the replica may have acted on it.
+                // Mostly it is a pooled connection the replica had just closed, so a
+                // request that may be repeated goes once more to the same replica.
+                Err(awc::error::SendRequestError::Connect(
+                    awc::error::ConnectError::Disconnected,
+                )) => {
+                    tracing::warn!(%service, replica = %base, "gateway: replica closed the connection without answering");
+                    if repeatable && !tried_again {
+                        tried_again = true;
+                        continue;
+                    }
+                    break Attempt::MaybeSent(bad_gateway(&service));
+                }
+                Err(awc::error::SendRequestError::Connect(error)) => {
+                    tracing::warn!(%service, replica = %base, %error, "gateway: replica refused the connection");
+                    break Attempt::NotSent;
+                }
+                Err(awc::error::SendRequestError::Timeout) => {
+                    tracing::warn!(%service, replica = %base, "gateway: replica timed out");
+                    break Attempt::MaybeSent(timed_out(&service));
+                }
+                Err(error) => {
+                    tracing::warn!(%service, replica = %base, %error, "gateway: replica failed");
+                    break Attempt::MaybeSent(bad_gateway(&service));
+                }
             }
         };
         match outcome {
@@ -517,7 +576,9 @@ pub async fn forward(
                     .increment(1);
                 last_error = unavailable(&service);
             }
-            Attempt::MaybeSent(error) if is_idempotent(req.method()) => {
+            // A replayable creation carries the same creation id on every attempt: the
+            // replica that gets it again answers what an earlier attempt created.
+            Attempt::MaybeSent(error) if repeatable => {
                 metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "retried")
                     .increment(1);
                 last_error = error;
@@ -682,6 +743,23 @@ fn own(path: &str, get: actix_web::Route) -> actix_web::Resource {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn replayable_creations_are_learned_per_method() {
+        let mut table = RouteTable::default();
+        table.add_document(
+            "accounts",
+            json!({"paths": {
+                "/v2/accounts/{account_id}/devices": {"get": {}, "put": {"x-crossbar-replayable": true}},
+                "/v2/accounts/{account_id}": {"put": {}, "post": {"x-crossbar-replayable": false}}
+            }}),
+        );
+        assert!(table.is_replayable("/v2/accounts/a/devices", "PUT"));
+        assert!(!table.is_replayable("/v2/accounts/a/devices", "GET"));
+        assert!(!table.is_replayable("/v2/accounts/a", "PUT"));
+        assert!(!table.is_replayable("/v2/accounts/a", "POST"));
+        assert!(!table.is_replayable("/v2/nowhere", "PUT"));
+    }
 
     #[test]
     fn draining_replicas_are_tried_last() {

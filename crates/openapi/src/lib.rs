@@ -171,6 +171,14 @@ pub fn document(operations: &[Operation], schemas: &SchemaRegistry) -> Value {
             builder =
                 builder.security(SecurityRequirement::new(TOKEN_SCHEME, Vec::<String>::new()));
         }
+        if doc.replayable {
+            // The gateway retries these on another replica (crud `create_replayable`).
+            builder = builder.extensions(Some(
+                utoipa::openapi::extensions::ExtensionsBuilder::new()
+                    .add(crossbar_crud::REPLAYABLE_EXTENSION, true)
+                    .build(),
+            ));
+        }
         let mut item_paths = utoipa::openapi::Paths::new();
         item_paths.add_path_operation(openapi_path(&op.path), vec![method(op.method)], builder);
         paths = paths.path(

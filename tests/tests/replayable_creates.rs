@@ -1,0 +1,191 @@
+//! A creation (PUT of a document) that a replica carried out but never answered — it
+//! died between its commit and its response — is retried by the gateway on another
+//! replica with the same creation id, and that replica answers the document the first
+//! attempt created: the client gets its 201, and there is one document, not two.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbar_e2e::{GatewayServer, TestServer};
+use serde_json::json;
+
+/// Reads one HTTP/1.1 request (headers and a `Content-Length` body) from `stream`.
+fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return Some(data);
+            }
+        }
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A replica that forwards every request to `real` (one connection each, closed after
+/// the answer) and relays the answer — except for PUTs, which it forwards, lets `real`
+/// carry out completely, and then drops the connection without a word (a replica that
+/// died after its commit). Counts the PUTs it swallowed.
+fn dying_replica(real: &str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let real = real.trim_start_matches("http://").to_string();
+    let swallowed = Arc::new(AtomicUsize::new(0));
+    let counter = swallowed.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let real = real.clone();
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                // One request per connection (closed after), like the upstream's.
+                let Some(request) = read_request(&mut client) else {
+                    return;
+                };
+                let text = String::from_utf8_lossy(&request).to_string();
+                let (line, rest) = text.split_once("\r\n").unwrap();
+                let mut upstream = TcpStream::connect(&real).unwrap();
+                let forwarded = format!("{line}\r\nconnection: close\r\n{rest}");
+                upstream.write_all(forwarded.as_bytes()).unwrap();
+                let mut answer = Vec::new();
+                upstream.read_to_end(&mut answer).unwrap();
+                if line.starts_with("PUT ") {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    return; // the connection drops, unanswered
+                }
+                client.write_all(&answer).unwrap();
+            });
+        }
+    });
+    (base, swallowed)
+}
+
+#[test]
+fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
+    crossbar_e2e::skip_in_cluster!("puts its own replicas behind its own gateway");
+    let server = TestServer::start();
+    let token = server.admin_token();
+    let (account, _) = server.account_with_admin(&token, &server.master_id, "Replay Co");
+    let (dying, swallowed) = dying_replica(&server.base);
+    let gateway = GatewayServer::start(
+        BTreeMap::from([("all".to_string(), vec![dying, server.base.clone()])]),
+        1 << 20,
+    );
+    let via = server.via(&gateway.base);
+
+    let mut created = Vec::new();
+    for i in 0..6 {
+        // A client's own creation id never reaches a replica: the gateway sets its own.
+        let answer = via.call_with(
+            "PUT",
+            &format!("/v2/accounts/{account}/devices"),
+            Some(&token),
+            Some(json!({"data": {"name": format!("phone {i}")}})),
+            &[("x-crossbar-create-id", "0123456789abcdef0123456789abcdef")],
+        );
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        assert_eq!(answer.body["data"]["name"], format!("phone {i}"));
+        created.push(answer.body["data"]["id"].as_str().unwrap().to_string());
+    }
+    // Round-robin sent about half of them to the dying replica first.
+    assert!(swallowed.load(Ordering::SeqCst) >= 2, "{swallowed:?}");
+
+    let listing = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/devices"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(listing.status, 200);
+    let mut listed: Vec<String> = listing.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    created.sort();
+    assert_eq!(listed, created, "one device per request, none twice");
+    assert!(!created.contains(&"0123456789abcdef0123456789abcdef".to_string()));
+
+    // Other writes keep their rules: an account creation (not replayable) that dies
+    // unanswered is not retried — the client is told (502), not given a second account.
+    let answer = via.call(
+        "PUT",
+        &format!("/v2/accounts/{account}"),
+        Some(&token),
+        Some(json!({"data": {"name": "Sub Replay Co"}})),
+    );
+    if answer.status != 201 {
+        assert_eq!(answer.status, 502, "{:?}", answer.body);
+    }
+}
+
+#[test]
+fn the_same_creation_id_creates_once_and_answers_the_same_document() {
+    crossbar_e2e::skip_in_cluster!("sends the creation id itself, which a gateway replaces");
+    let server = TestServer::start();
+    let token = server.admin_token();
+    let (account, _) = server.account_with_admin(&token, &server.master_id, "Replay Twice Co");
+    let create_id = "00112233445566778899aabbccddeeff";
+    let put = |name: &str, id: &str| {
+        server.call_with(
+            "PUT",
+            &format!("/v2/accounts/{account}/devices"),
+            Some(&token),
+            Some(json!({"data": {"name": name}})),
+            &[("x-crossbar-create-id", id)],
+        )
+    };
+    let first = put("desk", create_id);
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(first.body["data"]["id"], create_id);
+    let again = put("desk", create_id);
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_eq!(again.body["data"], first.body["data"]);
+    let listing = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/devices"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(listing.body["data"].as_array().unwrap().len(), 1);
+
+    // The id of a document of another kind is no replay: 409 as for any taken id.
+    let user = server.call(
+        "PUT",
+        &format!("/v2/accounts/{account}/users"),
+        Some(&token),
+        Some(json!({"data": {"first_name": "Ann", "last_name": "Other"}})),
+    );
+    let user_id = user.body["data"]["id"].as_str().unwrap().to_string();
+    let clash = put("other", &user_id);
+    assert_eq!(clash.status, 409, "{:?}", clash.body);
+    // An id in the body is the client's own choice: taken means 409, as in Kazoo.
+    let explicit = server.call(
+        "PUT",
+        &format!("/v2/accounts/{account}/devices"),
+        Some(&token),
+        Some(json!({"data": {"name": "desk", "id": create_id}})),
+    );
+    assert_eq!(explicit.status, 409, "{:?}", explicit.body);
+    // Garbage in the header is ignored (a fresh id).
+    let garbage = put("hall", "not-an-id");
+    assert_eq!(garbage.status, 201);
+    assert_ne!(garbage.body["data"]["id"], "not-an-id");
+}

@@ -123,17 +123,44 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
     assert_eq!(listed, created, "one device per request, none twice");
     assert!(!created.contains(&"0123456789abcdef0123456789abcdef".to_string()));
 
-    // Other writes keep their rules: an account creation (not replayable) that dies
-    // unanswered is not retried — the client is told (502), not given a second account.
-    let answer = via.call(
-        "PUT",
-        &format!("/v2/accounts/{account}"),
-        Some(&token),
-        Some(json!({"data": {"name": "Sub Replay Co"}})),
-    );
-    if answer.status != 201 {
-        assert_eq!(answer.status, 502, "{:?}", answer.body);
+    // Sub-accounts the same way (their own store): one account per request.
+    let mut children = Vec::new();
+    for i in 0..4 {
+        let answer = via.call(
+            "PUT",
+            &format!("/v2/accounts/{account}"),
+            Some(&token),
+            Some(json!({"data": {"name": format!("Replay Sub {i}")}})),
+        );
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        children.push(answer.body["data"]["id"].as_str().unwrap().to_string());
     }
+    let listing = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/children"),
+        Some(&token),
+        None,
+    );
+    let mut listed: Vec<String> = listing.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    children.sort();
+    assert_eq!(listed, children, "one account per request, none twice");
+    // A login sent again just issues another token.
+    for _ in 0..2 {
+        let login = via.call(
+            "PUT",
+            "/v2/user_auth",
+            None,
+            Some(json!({"data": {"credentials": crossbar_e2e::md5_credentials("admin", crossbar_e2e::ADMIN_PASSWORD), "account_name": crossbar_e2e::MASTER_NAME}})),
+        );
+        assert_eq!(login.status, 201, "{:?}", login.body);
+    }
+    assert!(swallowed.load(Ordering::SeqCst) >= 4, "{swallowed:?}");
 }
 
 #[test]
@@ -184,6 +211,40 @@ fn the_same_creation_id_creates_once_and_answers_the_same_document() {
         Some(json!({"data": {"name": "desk", "id": create_id}})),
     );
     assert_eq!(explicit.status, 409, "{:?}", explicit.body);
+    // A sub-account with the same creation id twice: one account.
+    let sub_id = "ffeeddccbbaa99887766554433221100";
+    let sub = |name: &str| {
+        server.call_with(
+            "PUT",
+            &format!("/v2/accounts/{account}"),
+            Some(&token),
+            Some(json!({"data": {"name": name}})),
+            &[("x-crossbar-create-id", sub_id)],
+        )
+    };
+    let first_sub = sub("Replay Twice Sub");
+    assert_eq!(first_sub.status, 201, "{:?}", first_sub.body);
+    assert_eq!(first_sub.body["data"]["id"], sub_id);
+    let again_sub = sub("Replay Twice Sub");
+    assert_eq!(again_sub.status, 201, "{:?}", again_sub.body);
+    assert_eq!(again_sub.body["data"]["id"], sub_id);
+    let children = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/children"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(children.body["data"].as_array().unwrap().len(), 1);
+    // Under another parent the same id is no replay: 409.
+    let elsewhere = server.call_with(
+        "PUT",
+        &format!("/v2/accounts/{}", server.master_id),
+        Some(&token),
+        Some(json!({"data": {"name": "Replay Elsewhere"}})),
+        &[("x-crossbar-create-id", sub_id)],
+    );
+    assert_eq!(elsewhere.status, 409, "{:?}", elsewhere.body);
+
     // Garbage in the header is ignored (a fresh id).
     let garbage = put("hall", "not-an-id");
     assert_eq!(garbage.status, 201);

@@ -21,7 +21,8 @@ pub fn configure(service: &AccountsService, cfg: &mut web::ServiceConfig) {
             Doc::create(
                 "Create an account under the caller's account",
                 Some("accounts"),
-            ),
+            )
+            .replayable(),
         )
         .register(cfg);
     Endpoint::new(account, TAG)
@@ -29,7 +30,7 @@ pub fn configure(service: &AccountsService, cfg: &mut web::ServiceConfig) {
         .get(accounts::get, Doc::read("Read an account"))
         .put(
             accounts::put_child,
-            Doc::create("Create a sub-account of this account", Some("accounts")),
+            Doc::create("Create a sub-account of this account", Some("accounts")).replayable(),
         )
         .post(
             accounts::post,

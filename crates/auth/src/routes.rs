@@ -15,7 +15,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "Log in with credentials (md5/sha) and an account selector",
                 Some("user_auth"),
             )
-            .public(),
+            .public()
+            // Sent again, a login issues another token; the unanswered one is never seen.
+            .replayable(),
         )
         .register(cfg);
     Endpoint::new("/v2/user_auth/recovery", TAG)
@@ -47,7 +49,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     Endpoint::new("/v2/api_auth", TAG)
         .put(
             api_auth::create,
-            Doc::create("Log in with an account API key", Some("api_auth")).public(),
+            Doc::create("Log in with an account API key", Some("api_auth"))
+                .public()
+                .replayable(),
         )
         .register(cfg);
     Endpoint::new("/v2/token_auth", TAG)

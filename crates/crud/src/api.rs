@@ -44,10 +44,11 @@ pub struct Doc {
     pub auth: bool,
     /// Query parameters: (name, description).
     pub query: Vec<(String, String)>,
-    /// A creation that honours [`crate::CREATE_ID_HEADER`]: sent again with the same id,
-    /// it answers the document the first attempt created instead of creating another,
-    /// so the gateway may retry it on another replica (OpenAPI extension
-    /// [`REPLAYABLE_EXTENSION`]).
+    /// Safe to send again when an attempt may have been acted on, so the gateway may
+    /// retry it on another replica (OpenAPI extension [`REPLAYABLE_EXTENSION`]): a
+    /// creation that honours [`crate::CREATE_ID_HEADER`] (sent again with the same id, it
+    /// answers what the first attempt created instead of creating another), or an
+    /// operation whose repetition is harmless (a login).
     pub replayable: bool,
 }
 

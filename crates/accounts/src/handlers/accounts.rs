@@ -214,40 +214,101 @@ pub async fn create_account(
 pub async fn put_root(
     caller: Caller,
     service: web::Data<AccountsService>,
+    req: HttpRequest,
     body: RequestEnvelope,
 ) -> ApiResult {
     if !(caller.is_admin() || caller.is_superduper()) {
         return Err(ApiError::Forbidden(None));
     }
-    create_child(&service, &caller.account.id, &caller.account.id, body.data).await
+    let create_id = creation_id(&req, &body.data);
+    create_child(
+        &service,
+        &caller.account.id,
+        &caller.account.id,
+        body.data,
+        create_id,
+    )
+    .await
 }
 
 /// `PUT /v2/accounts/{A}`: a new child of A.
 pub async fn put_child(
     scope: AccountScope,
     service: web::Data<AccountsService>,
+    req: HttpRequest,
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
+    let create_id = creation_id(&req, &body.data);
     create_child(
         &service,
         scope.account_id(),
         &scope.caller.account.id,
         body.data,
+        create_id,
     )
     .await
 }
 
-/// Creates a child of `parent_id` for a caller and answers 201 with its view.
+/// The gateway's creation id of the request, when the body names no id of its own.
+fn creation_id<'a>(req: &'a HttpRequest, data: &Map<String, Value>) -> Option<&'a str> {
+    req.headers()
+        .get(crossbar_crud::CREATE_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| ids::is_valid_id(id) && !data.contains_key("id"))
+}
+
+/// The child of `parent` an earlier attempt of the same creation made, if any.
+async fn created_before(
+    service: &AccountsService,
+    parent: &account::Model,
+    id: &str,
+) -> Result<Option<account::Model>, ApiError> {
+    Ok(service
+        .store
+        .get(id)
+        .await?
+        .filter(|model| model.parent_id.as_deref() == Some(parent.id.as_str())))
+}
+
+/// Creates a child of `parent_id` for a caller and answers 201 with its view. With a
+/// creation id (the gateway's, one per client request), the new account gets it as its
+/// id, and a child of that id already under the parent — an earlier or concurrent
+/// attempt of the same request — is the answer instead of a second account.
 async fn create_child(
     service: &AccountsService,
     parent_id: &str,
     caller_account_id: &str,
-    data: Map<String, Value>,
+    mut data: Map<String, Value>,
+    create_id: Option<&str>,
 ) -> ApiResult {
     let parent = service.store.load(parent_id).await?;
-    let model = create_account(service, Some(&parent), caller_account_id, data, false).await?;
-    let view = view_of(service, &model, caller_account_id, false).await?;
+    if let Some(id) = create_id {
+        if let Some(done) = created_before(service, &parent, id).await? {
+            return created_reply(service, &done, caller_account_id).await;
+        }
+        data.insert("id".into(), Value::String(id.to_string()));
+    }
+    let model = match create_account(service, Some(&parent), caller_account_id, data, false).await {
+        Ok(model) => model,
+        Err(error) => match create_id {
+            // A concurrent attempt of the same request may have won the race.
+            Some(id) => match created_before(service, &parent, id).await {
+                Ok(Some(done)) => done,
+                _ => return Err(error),
+            },
+            None => return Err(error),
+        },
+    };
+    created_reply(service, &model, caller_account_id).await
+}
+
+async fn created_reply(
+    service: &AccountsService,
+    model: &account::Model,
+    caller_account_id: &str,
+) -> ApiResult {
+    let view = view_of(service, model, caller_account_id, false).await?;
     Ok(Reply::created(view, format!("/v2/accounts/{}", model.id))
         .with_revision(ids::revision(model.rev)))
 }

@@ -69,6 +69,13 @@ struct Route {
     replayable: Vec<String>,
 }
 
+impl Route {
+    /// Whether `method` (upper case) is marked replayable here.
+    fn replays(&self, method: &str) -> bool {
+        self.replayable.iter().any(|m| m == method)
+    }
+}
+
 /// Which service serves which path template.
 #[derive(Debug, Default)]
 pub struct RouteTable {
@@ -142,8 +149,7 @@ impl RouteTable {
     /// Whether `method` on `path` is a creation the gateway may retry (see
     /// [`crossbar_crud::Documents::create_replayable`]).
     pub fn is_replayable(&self, path: &str, method: &str) -> bool {
-        self.route(path)
-            .is_some_and(|route| route.replayable.iter().any(|m| m == method))
+        self.route(path).is_some_and(|route| route.replays(method))
     }
 
     fn route(&self, path: &str) -> Option<&Route> {
@@ -306,15 +312,17 @@ impl Gateway {
         order
     }
 
-    /// The owning service and the matched template.
-    /// The owning service, the matched template and whether `method` there is a
-    /// replayable creation.
+    /// The owning service, the matched template and whether `method` there may be sent
+    /// again (one scan of the table per request).
     fn route_for(&self, path: &str, method: &Method) -> Option<(String, String, bool)> {
         let table = self.table.read().ok()?;
-        let replayable = table.is_replayable(path, method.as_str());
-        table
-            .route_for(path)
-            .map(|(service, template)| (service.to_string(), template.to_string(), replayable))
+        table.route(path).map(|route| {
+            (
+                route.service.clone(),
+                route.template.clone(),
+                route.replays(method.as_str()),
+            )
+        })
     }
 
     /// Services whose route documents have not been learned yet.

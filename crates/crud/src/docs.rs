@@ -327,14 +327,13 @@ impl Documents {
             (None, Some(id)) if ids::is_valid_id(id) => id.to_string(),
             _ => return self.insert_new(rules, ctx, data).await,
         };
+        // An earlier attempt's document is answered only to a caller who may create it.
         rules.authorize(ctx, WriteAction::Create, None).await?;
-        if let Some(done) = self.find(&ctx.account_id, rules.kind(), &replay_id).await? {
-            return Ok(done);
-        }
         data.insert("id".into(), Value::String(replay_id.clone()));
         match self.insert_new(rules, ctx, data).await {
             Ok(created) => Ok(created),
-            // A concurrent attempt of the same request may have won the race.
+            // The id is taken (or a claim of the same body is): an earlier or concurrent
+            // attempt of the same request created it, when it is there in this account.
             Err(error) => match self.find(&ctx.account_id, rules.kind(), &replay_id).await {
                 Ok(Some(done)) => Ok(done),
                 _ => Err(error),

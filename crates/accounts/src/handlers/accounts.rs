@@ -284,15 +284,13 @@ async fn create_child(
 ) -> ApiResult {
     let parent = service.store.load(parent_id).await?;
     if let Some(id) = create_id {
-        if let Some(done) = created_before(service, &parent, id).await? {
-            return created_reply(service, &done, caller_account_id).await;
-        }
         data.insert("id".into(), Value::String(id.to_string()));
     }
     let model = match create_account(service, Some(&parent), caller_account_id, data, false).await {
         Ok(model) => model,
         Err(error) => match create_id {
-            // A concurrent attempt of the same request may have won the race.
+            // The name or the id is taken: by an earlier or concurrent attempt of the
+            // same request, when a child of that id is there under the parent.
             Some(id) => match created_before(service, &parent, id).await {
                 Ok(Some(done)) => done,
                 _ => return Err(error),

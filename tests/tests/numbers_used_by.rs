@@ -78,7 +78,7 @@ fn used_by(server: &TestServer, account: &str, token: &str, number: &str) -> Val
 
 /// Waits (the bus may deliver after the answer) until `used_by` is `expected`.
 fn expect_used_by(server: &TestServer, account: &str, token: &str, number: &str, expected: Value) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let seen = used_by(server, account, token, number);
         let matches = match &expected {

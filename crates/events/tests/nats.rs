@@ -650,28 +650,35 @@ async fn request_reply_answers_refuses_times_out_and_reports_missing_responders(
         "{refused:?}"
     );
     let started = Instant::now();
+    // A long timeout, so that an answer well before it shows the server said at once
+    // that nobody listens (the bound is loose: CI machines are busy).
     let missing = asker
-        .request("crossbar.rpc.nobody.here", json!({}), timeout)
+        .request(
+            "crossbar.rpc.nobody.here",
+            json!({}),
+            Duration::from_secs(20),
+        )
         .await;
     assert!(
         matches!(missing, Err(BusError::NoResponder(_))),
         "{missing:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(10),
         "no responders is known at once"
     );
     let started = Instant::now();
     let slow = asker
         .request(
             subject,
-            json!({ "sleep_ms": 1500 }),
+            json!({ "sleep_ms": 8000 }),
             Duration::from_millis(300),
         )
         .await;
     assert!(matches!(slow, Err(BusError::Timeout(_))), "{slow:?}");
+    // Gave up at the timeout, not when the answer came (bound loose for busy machines).
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1200));
+    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(5));
     // In-process answers are unchanged by the NATS ones: a 5-token subject works too.
     replica_a
         .respond(

@@ -160,7 +160,42 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         );
         assert_eq!(login.status, 201, "{:?}", login.body);
     }
-    assert!(swallowed.load(Ordering::SeqCst) >= 4, "{swallowed:?}");
+    // Numbers added and activated, and a port request, the same way: each once.
+    let swallowed_before = swallowed.load(Ordering::SeqCst);
+    let nums = crossbar_e2e::TestNumbers::fresh();
+    for line in 0..3 {
+        let number = nums.e164(646, line).replace('+', "%2B");
+        let numbers = format!("/v2/accounts/{account}/phone_numbers/{number}");
+        let added = via.call("PUT", &numbers, Some(&token), None);
+        assert_eq!(added.status, 201, "{:?}", added.body);
+        let active = via.call("PUT", &format!("{numbers}/activate"), Some(&token), None);
+        assert_eq!(active.status, 200, "{:?}", active.body);
+    }
+    let opened = via.call(
+        "PUT",
+        &format!("/v2/accounts/{account}/port_requests"),
+        Some(&token),
+        Some(json!({"data": {"name": "Port", "numbers": {(nums.e164(646, 900)): {}}}})),
+    );
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    let ports = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/port_requests"),
+        Some(&token),
+        None,
+    );
+    let port_id = opened.body["data"]["id"].as_str().unwrap();
+    assert_eq!(
+        ports.body.to_string().matches(port_id).count(),
+        1,
+        "{:?}",
+        ports.body
+    );
+    // Round-robin sent some of these 7 PUTs to the dying replica first.
+    assert!(
+        swallowed.load(Ordering::SeqCst) >= swallowed_before + 2,
+        "{swallowed:?}"
+    );
 }
 
 #[test]
@@ -249,4 +284,108 @@ fn the_same_creation_id_creates_once_and_answers_the_same_document() {
     let garbage = put("hall", "not-an-id");
     assert_eq!(garbage.status, 201);
     assert_ne!(garbage.body["data"]["id"], "not-an-id");
+}
+
+#[test]
+fn number_actions_and_port_requests_sent_again_answer_their_first_attempt() {
+    crossbar_e2e::skip_in_cluster!("sends the creation id itself, which a gateway replaces");
+    let server = TestServer::start();
+    let admin = server.admin_token();
+    let (account, token) = server.account_with_admin(&admin, &server.master_id, "Replay Numbers");
+    let (other, other_token) =
+        server.account_with_admin(&admin, &server.master_id, "Replay Numbers Other");
+    let nums = crossbar_e2e::TestNumbers::fresh();
+    let number = nums.e164(312, 100);
+    let path = |account: &str, rest: &str| {
+        format!(
+            "/v2/accounts/{account}/phone_numbers/{}{rest}",
+            number.replace('+', "%2B")
+        )
+    };
+    let put = |path: &str, token: &str, id: Option<&str>| {
+        let headers: Vec<(&str, &str)> = id
+            .map(|id| ("x-crossbar-create-id", id))
+            .into_iter()
+            .collect();
+        server.call_with("PUT", path, Some(token), None, &headers)
+    };
+    let add_id = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
+
+    // Adding a number (the operator's superduper admin, outside the inventory).
+    let first = put(&path(&account, ""), &admin, Some(add_id));
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let again = put(&path(&account, ""), &admin, Some(add_id));
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_eq!(again.body["data"], first.body["data"]);
+    // Another request (another id, or none) for the held number is refused as before.
+    let another = put(
+        &path(&account, ""),
+        &admin,
+        Some("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"),
+    );
+    let plain = put(&path(&account, ""), &admin, None);
+    assert!(another.status >= 400, "{:?}", another.body);
+    assert_eq!(
+        (another.status, &another.body["data"]),
+        (plain.status, &plain.body["data"])
+    );
+    // The same id in another account is no replay of this account's request.
+    let elsewhere = put(&path(&other, ""), &other_token, Some(add_id));
+    assert!(elsewhere.status >= 400, "{:?}", elsewhere.body);
+    assert_ne!(elsewhere.body["data"], first.body["data"]);
+
+    // Reserving a reserved number is refused (no change required) unless it is the
+    // same request again: here the reservation came with the add.
+    let reserve = put(
+        &path(&account, "/reserve"),
+        &token,
+        Some("0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"),
+    );
+    assert!(reserve.status >= 400, "{:?}", reserve.body);
+    let activate_id = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
+    let active = put(&path(&account, "/activate"), &token, Some(activate_id));
+    assert_eq!(active.status, 200, "{:?}", active.body);
+    assert_eq!(active.body["data"]["_read_only"]["state"], "in_service");
+    let active_again = put(&path(&account, "/activate"), &token, Some(activate_id));
+    assert_eq!(active_again.status, 200, "{:?}", active_again.body);
+    assert_eq!(active_again.body["data"], active.body["data"]);
+
+    // A port request opened twice with one creation id: one request, the same answer.
+    let port_id = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e";
+    let ported = nums.e164(312, 200);
+    let open = |id: Option<&str>| {
+        let headers: Vec<(&str, &str)> = id
+            .map(|id| ("x-crossbar-create-id", id))
+            .into_iter()
+            .collect();
+        server.call_with(
+            "PUT",
+            &format!("/v2/accounts/{account}/port_requests"),
+            Some(&token),
+            Some(json!({"data": {"name": "Port", "numbers": {(ported.clone()): {}}}})),
+            &headers,
+        )
+    };
+    let opened = open(Some(port_id));
+    assert_eq!(opened.status, 201, "{:?}", opened.body);
+    assert_eq!(opened.body["data"]["id"], port_id);
+    let reopened = open(Some(port_id));
+    assert_eq!(reopened.status, 201, "{:?}", reopened.body);
+    assert_eq!(reopened.body["data"]["id"], port_id);
+    assert_eq!(
+        reopened.body["data"]["numbers"],
+        opened.body["data"]["numbers"]
+    );
+    // Another request for the same number is refused: the number is in a request.
+    let second = open(Some("0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"));
+    assert!(second.status >= 400, "{:?}", second.body);
+    let listing = server.call(
+        "GET",
+        &format!("/v2/accounts/{account}/port_requests"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(listing.status, 200, "{:?}", listing.body);
+    let listed = listing.body.to_string().matches(port_id).count();
+    assert_eq!(listed, 1, "{:?}", listing.body);
 }

@@ -16,6 +16,16 @@ use crate::listing::ListQuery;
 /// attempt), so that a retried PUT creates once ([`Documents::create_replayable`]).
 pub const CREATE_ID_HEADER: &str = "x-crossbar-create-id";
 
+/// The gateway's creation id of `req` ([`CREATE_ID_HEADER`]) when it is a well-formed
+/// id. A handler that honours it answers an earlier attempt's result when the same id
+/// comes again, and so may be marked [`Doc::replayable`].
+pub fn creation_id(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(CREATE_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| crossbar_envelope::ids::is_valid_id(id))
+}
+
 /// A resource's rules bound to its store (resource-level app data).
 pub struct ResourceBinding {
     pub docs: Documents,
@@ -123,13 +133,9 @@ pub async fn create(
     body: RequestEnvelope,
 ) -> ApiResult {
     let ctx = WriteContext::from(&scope);
-    let create_id = req
-        .headers()
-        .get(CREATE_ID_HEADER)
-        .and_then(|value| value.to_str().ok());
     let doc = binding
         .docs
-        .create_replayable(binding.rules.as_ref(), &ctx, body.data, create_id)
+        .create_replayable(binding.rules.as_ref(), &ctx, body.data, creation_id(&req))
         .await?;
     Ok(
         Reply::created(binding.rules.view(&doc), location(&req, &doc.id))

@@ -31,6 +31,10 @@ pub struct Requestor<'a> {
     /// The caller's own account.
     pub caller: &'a AccountRef,
     pub directory: &'a dyn AccountDirectory,
+    /// The gateway's creation id of the request ([`crossbar_crud::CREATE_ID_HEADER`]):
+    /// kept on the numbers it takes or moves, so the same request sent again answers
+    /// as its first attempt did.
+    pub request_id: Option<&'a str>,
 }
 
 impl Requestor<'_> {
@@ -159,7 +163,7 @@ impl NumberManager {
         fields: Map<String, Value>,
         who: &Requestor<'_>,
     ) -> Result<NumberRow, OpError> {
-        match self
+        let created = match self
             .create_once(number, wanted, fields.clone(), who, false)
             .await
         {
@@ -171,6 +175,31 @@ impl NumberManager {
                 self.create_once(number, wanted, fields, who, true).await
             }
             other => other,
+        };
+        self.or_earlier_attempt(number, who, created).await
+    }
+
+    /// A refused request whose creation id the number carries, in the requested
+    /// account, was carried out by an earlier attempt (its replica died before
+    /// answering, and the gateway sent it again): that attempt's result is the answer.
+    async fn or_earlier_attempt(
+        &self,
+        number: &str,
+        who: &Requestor<'_>,
+        outcome: Result<NumberRow, OpError>,
+    ) -> Result<NumberRow, OpError> {
+        let (Err(refused), Some(request_id)) = (&outcome, who.request_id) else {
+            return outcome;
+        };
+        match store::find(&self.db.write, number).await {
+            Ok(Some(row))
+                if row.last_request.as_deref() == Some(request_id)
+                    && row.assigned_to.as_deref() == Some(who.account.id.as_str()) =>
+            {
+                tracing::info!(number, request_id, error = ?refused, "answered an earlier attempt of the same request");
+                Ok(row)
+            }
+            _ => outcome,
         }
     }
 
@@ -207,12 +236,14 @@ impl NumberManager {
                 row.set_holding(&holding);
                 row.set_fields(fields);
                 row.modified = now;
+                row.last_request = who.request_id.map(str::to_string);
                 let event = event("state_changed", &row, Some(&previous));
                 store::save(&txn, row, Some(rev), Some(&event)).await?
             }
             None => {
                 let mut row = NumberRow::new(number, &holding, now);
                 row.set_fields(fields);
+                row.last_request = who.request_id.map(str::to_string);
                 let event = event("created", &row, None);
                 store::save(&txn, row, None, Some(&event)).await?
             }
@@ -223,6 +254,16 @@ impl NumberManager {
 
     /// Activate, reserve and the admin moves: the number to `to` for the account.
     pub async fn move_to(
+        &self,
+        number: &str,
+        to: NumberState,
+        who: &Requestor<'_>,
+    ) -> Result<NumberRow, OpError> {
+        let moved = self.move_once(number, to, who).await;
+        self.or_earlier_attempt(number, who, moved).await
+    }
+
+    async fn move_once(
         &self,
         number: &str,
         to: NumberState,
@@ -239,6 +280,7 @@ impl NumberManager {
             Outcome::Moved(next) => {
                 let rev = row.rev;
                 row.set_holding(&next);
+                row.last_request = who.request_id.map(str::to_string);
                 if next.assigned_to != previous.assigned_to {
                     // A number changing hands loses what its last holder routed on it.
                     row.used_by = None;

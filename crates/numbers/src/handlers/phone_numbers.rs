@@ -75,7 +75,7 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         .data(api.clone())
         .put(
             collection_create,
-            Doc::update("Add several numbers (`data.numbers`)", None),
+            Doc::update("Add several numbers (`data.numbers`)", None).replayable(),
         )
         .post(
             collection_replace,
@@ -91,7 +91,7 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         .data(api.clone())
         .put(
             collection_activate,
-            Doc::update("Activate several numbers", None),
+            Doc::update("Activate several numbers", None).replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{base}/classifiers"), TAG)
@@ -139,7 +139,8 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
             Doc::create(
                 "Add a number (reserved unless `create_with_state`)",
                 Some("phone_numbers"),
-            ),
+            )
+            .replayable(),
         )
         .post(
             replace,
@@ -150,15 +151,21 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/activate"), TAG)
         .data(api.clone())
-        .put(activate, Doc::update("Put a number in service", None))
+        .put(
+            activate,
+            Doc::update("Put a number in service", None).replayable(),
+        )
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/reserve"), TAG)
         .data(api.clone())
-        .put(reserve, Doc::update("Reserve a number", None))
+        .put(reserve, Doc::update("Reserve a number", None).replayable())
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/port"), TAG)
         .data(api.clone())
-        .put(port, Doc::update("Mark a number as being ported in", None))
+        .put(
+            port,
+            Doc::update("Mark a number as being ported in", None).replayable(),
+        )
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/identify"), TAG)
         .data(api)
@@ -185,11 +192,16 @@ fn auth_context(req: &HttpRequest) -> Result<web::Data<AuthContext>, ApiError> {
         .ok_or_else(|| ApiError::internal("AuthContext is not registered"))
 }
 
-fn requestor<'a>(scope: &'a AccountScope, ctx: &'a AuthContext) -> Requestor<'a> {
+fn requestor<'a>(
+    req: &'a HttpRequest,
+    scope: &'a AccountScope,
+    ctx: &'a AuthContext,
+) -> Requestor<'a> {
     Requestor {
         account: &scope.account,
         caller: &scope.caller.account,
         directory: ctx.directory.as_ref(),
+        request_id: crossbar_crud::creation_id(req),
     }
 }
 
@@ -402,7 +414,7 @@ async fn create_in(
     let ctx = auth_context(req)?;
     let row = api
         .manager
-        .create(&number, wanted, fields, &requestor(scope, &ctx))
+        .create(&number, wanted, fields, &requestor(req, scope, &ctx))
         .await
         .map_err(ApiError::from)?;
     Ok(Reply::created(views::number_view(&row), number))
@@ -495,7 +507,7 @@ async fn release(
     let ctx = auth_context(&req)?;
     let row = api
         .manager
-        .release(&number, &requestor(&scope, &ctx))
+        .release(&number, &requestor(&req, &scope, &ctx))
         .await
         .map_err(ApiError::from)?;
     Ok(Reply::ok(views::number_view(&row)))
@@ -512,7 +524,7 @@ async fn move_number(
     let ctx = auth_context(req)?;
     let row = api
         .manager
-        .move_to(&number, to, &requestor(scope, &ctx))
+        .move_to(&number, to, &requestor(req, scope, &ctx))
         .await
         .map_err(ApiError::from)?;
     Ok(Reply::ok(views::number_view(&row)))
@@ -645,7 +657,7 @@ async fn collection_create(
     let numbers = collection_numbers(&mut data)?;
     let fields = api.validate_fields(data)?;
     let ctx = auth_context(&req)?;
-    let who = requestor(&scope, &ctx);
+    let who = requestor(&req, &scope, &ctx);
     each_number(numbers, |number| {
         let (api, who, fields) = (&api, &who, fields.clone());
         async move {
@@ -704,7 +716,7 @@ async fn collection_release(
     let mut data = envelope.data;
     let numbers = collection_numbers(&mut data)?;
     let ctx = auth_context(&req)?;
-    let who = requestor(&scope, &ctx);
+    let who = requestor(&req, &scope, &ctx);
     each_number(numbers, |number| {
         let (api, who) = (&api, &who);
         async move {
@@ -724,7 +736,7 @@ async fn collection_activate(
     let mut data = envelope.data;
     let numbers = collection_numbers(&mut data)?;
     let ctx = auth_context(&req)?;
-    let who = requestor(&scope, &ctx);
+    let who = requestor(&req, &scope, &ctx);
     each_number(numbers, |number| {
         let (api, who) = (&api, &who);
         async move {

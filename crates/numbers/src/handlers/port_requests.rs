@@ -72,7 +72,7 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         )
         .put(
             create,
-            Doc::create("Open a port request", Some("port_requests")),
+            Doc::create("Open a port request", Some("port_requests")).replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{base}/last_submitted"), TAG)
@@ -480,6 +480,10 @@ async fn last_submitted(api: Api, scope: AccountScope) -> ApiResult {
 
 // ---- one request ----------------------------------------------------------------------
 
+/// `PUT .../port_requests`. With the gateway's creation id the request gets it as its
+/// id, and the same id again — an earlier attempt carried out on a replica that never
+/// answered, or a concurrent one — answers the request that attempt opened (its
+/// numbers are taken by then, so it shows where the new attempt fails).
 async fn create(
     api: Api,
     req: HttpRequest,
@@ -487,6 +491,30 @@ async fn create(
     envelope: RequestEnvelope,
 ) -> ApiResult {
     let ctx = auth_context(&req)?;
+    let replay = crossbar_crud::creation_id(&req).filter(|_| !envelope.data.contains_key("id"));
+    let error = match open_request(&api, &ctx, &scope, envelope, replay).await {
+        Ok(reply) => return Ok(reply),
+        Err(error) => error,
+    };
+    let Some(id) = replay else {
+        return Err(error);
+    };
+    match load(&api, scope.account_id(), id).await {
+        Ok(row) => {
+            let shown = view(&api, &row, is_private_viewer(&scope, &row), Some(&ctx)).await?;
+            Ok(Reply::created(shown, row.id))
+        }
+        Err(_) => Err(error),
+    }
+}
+
+async fn open_request(
+    api: &NumbersApi,
+    ctx: &AuthContext,
+    scope: &AccountScope,
+    envelope: RequestEnvelope,
+    replay: Option<&str>,
+) -> ApiResult {
     let now = now_gregorian();
     let mut data = envelope.data;
     crossbar_crud::json::strip_request_fields(&mut data);
@@ -502,10 +530,10 @@ async fn create(
         data.remove(key);
     }
     let added_comments = stamp_comments(&mut data, &scope.caller, now);
-    let id = ids::new_id();
-    let port_authority = port_authority_of(&ctx, &scope.account).await?;
+    let id = replay.map_or_else(ids::new_id, str::to_string);
+    let port_authority = port_authority_of(ctx, &scope.account).await?;
     let txn = api.manager.db.write.begin().await.map_err(db_error)?;
-    validate(&api, &txn, &mut data, scope.account_id(), &id).await?;
+    validate(api, &txn, &mut data, scope.account_id(), &id).await?;
     let comments = match data.remove("comments") {
         Some(Value::Array(list)) => list,
         _ => Vec::new(),
@@ -534,8 +562,8 @@ async fn create(
         ));
     }
     let row = store::save(&txn, row, None, true, &events).await?;
-    commit(&api, txn).await?;
-    let shown = view(&api, &row, is_private_viewer(&scope, &row), Some(&ctx)).await?;
+    commit(api, txn).await?;
+    let shown = view(api, &row, is_private_viewer(scope, &row), Some(ctx)).await?;
     Ok(Reply::created(shown, id))
 }
 

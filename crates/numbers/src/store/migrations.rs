@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(crossbar_crud::DocumentsMigration),
             Box::new(super::numbers::NumbersMigration),
             Box::new(super::ports::PortsMigration),
+            Box::new(super::numbers::NumbersLastRequestMigration),
         ]
     }
 

@@ -49,6 +49,10 @@ pub mod entity {
         pub created: i64,
         pub modified: i64,
         pub rev: i64,
+        /// Private: the gateway's creation id of the last request that took or moved
+        /// the number, so that the same request sent again (its first attempt's
+        /// replica died before answering) answers as it did instead of refusing.
+        pub last_request: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -85,6 +89,7 @@ impl NumberRow {
             created: now,
             modified: now,
             rev: 0,
+            last_request: None,
         };
         row.set_holding(holding);
         row
@@ -148,6 +153,7 @@ pub async fn save<C: ConnectionTrait>(
         created: Set(row.created),
         modified: Set(row.modified),
         rev: Set(row.rev),
+        last_request: Set(row.last_request.clone()),
     };
     match expected_rev {
         None => {
@@ -340,6 +346,7 @@ pub async fn import<C: ConnectionTrait>(
                     created: Set(now),
                     modified: Set(now),
                     rev: Set(1),
+                    last_request: Set(None),
                 }
             })
             .collect();
@@ -375,6 +382,7 @@ enum Numbers {
     Created,
     Modified,
     Rev,
+    LastRequest,
 }
 
 /// Creates `numbers` and its two indexes.
@@ -444,6 +452,40 @@ impl MigrationTrait for NumbersMigration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Numbers::Table).to_owned())
+            .await
+    }
+}
+
+/// Adds `last_request` (replayed requests: see [`NumberRow::last_request`]).
+pub struct NumbersLastRequestMigration;
+
+impl MigrationName for NumbersLastRequestMigration {
+    fn name(&self) -> &str {
+        "m0203_numbers_last_request"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for NumbersLastRequestMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Numbers::Table)
+                    .add_column(ColumnDef::new(Numbers::LastRequest).string().null())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Numbers::Table)
+                    .drop_column(Numbers::LastRequest)
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -7,10 +7,11 @@ mod common;
 
 use common::{create_account, create_device, create_user, id_of};
 use crossbar_e2e::TestServer;
+use crossbar_events::subjects::{
+    documents_find_subject, documents_get_subject, ACCOUNT_GET_SUBJECT, TEMPORAL_EVALUATE_SUBJECT,
+};
 use serde_json::{json, Value};
 
-const EVALUATE: &str = "crossbar.rpc.office_hours.temporal.evaluate";
-const ACCOUNT_GET: &str = "crossbar.rpc.accounts.account.get";
 const UNKNOWN: &str = "0123456789abcdef0123456789abcdef";
 
 /// 2026-03-09 is a Monday: 09:30 UTC is 05:30 in New York (EDT) and 09:30 in London.
@@ -58,7 +59,7 @@ fn monday_hours(server: &TestServer, token: &str, account: &str) -> String {
 fn evaluate(server: &TestServer, account: &str, at: i64, ids: &[&str]) -> Value {
     server
         .ask(
-            EVALUATE,
+            TEMPORAL_EVALUATE_SUBJECT,
             json!({"account_id": account, "at": at, "ids": ids}),
         )
         .unwrap()
@@ -128,10 +129,13 @@ fn temporal_evaluation_answers_rules_and_sets_in_the_accounts_zone() {
 
     // Bad questions are refused, not guessed.
     assert!(server
-        .ask(EVALUATE, json!({"account_id": account}))
+        .ask(TEMPORAL_EVALUATE_SUBJECT, json!({"account_id": account}))
         .is_err());
     assert!(server
-        .ask(EVALUATE, json!({"at": MONDAY_0930_UTC, "ids": []}))
+        .ask(
+            TEMPORAL_EVALUATE_SUBJECT,
+            json!({"at": MONDAY_0930_UTC, "ids": []})
+        )
         .is_err());
     assert!(server
         .ask("crossbar.rpc.office_hours.nothing", json!({}))
@@ -200,19 +204,19 @@ fn account_and_document_lookups_answer_only_within_the_account() {
     let _unowned = create_device(&server, &sd, &account, json!({"name": "Lobby"}));
 
     let found = server
-        .ask(ACCOUNT_GET, json!({"account_id": account}))
+        .ask(ACCOUNT_GET_SUBJECT, json!({"account_id": account}))
         .unwrap();
     assert_eq!(found["account"]["id"], account.as_str());
     assert_eq!(found["account"]["name"], "Lookup Co");
     assert_eq!(found["account"]["tree"], json!([server.master_id]));
     let missing = server
-        .ask(ACCOUNT_GET, json!({"account_id": UNKNOWN}))
+        .ask(ACCOUNT_GET_SUBJECT, json!({"account_id": UNKNOWN}))
         .unwrap();
     assert_eq!(missing["account"], Value::Null);
 
     let docs = server
         .ask(
-            "crossbar.rpc.accounts.documents.get",
+            &documents_get_subject("accounts"),
             json!({"account_id": account, "ids": [user, phone, UNKNOWN]}),
         )
         .unwrap();
@@ -230,7 +234,7 @@ fn account_and_document_lookups_answer_only_within_the_account() {
     // The same ids asked for from another account: nothing.
     let foreign = server
         .ask(
-            "crossbar.rpc.accounts.documents.get",
+            &documents_get_subject("accounts"),
             json!({"account_id": other, "ids": [user, phone]}),
         )
         .unwrap();
@@ -239,7 +243,7 @@ fn account_and_document_lookups_answer_only_within_the_account() {
     // Devices owned by the user.
     let owned = server
         .ask(
-            "crossbar.rpc.accounts.documents.find",
+            &documents_find_subject("accounts"),
             json!({"account_id": account, "kind": "device", "field": "owner_id", "value": user}),
         )
         .unwrap();
@@ -249,7 +253,7 @@ fn account_and_document_lookups_answer_only_within_the_account() {
     // Private fields cannot be searched on.
     assert!(server
         .ask(
-            "crossbar.rpc.accounts.documents.find",
+            &documents_find_subject("accounts"),
             json!({"account_id": account, "kind": "user", "field": "pvt_md5_hash", "value": "x"}),
         )
         .is_err());

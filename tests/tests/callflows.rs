@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use common::{id_of, ids_of};
 use crossbar_e2e::{assert_error, Answer, TestServer};
+use crossbar_events::subjects::NUMBER_OWNERS_SUBJECT;
 use crossbar_events::RequestHandler;
 use serde_json::{json, Value};
 
-const OWNERS: &str = "crossbar.rpc.numbers.number.owners";
 const UNKNOWN: &str = "0123456789abcdef0123456789abcdef";
 
 /// Answers "who owns these numbers" from a fixed table, standing in for the numbers
@@ -51,14 +51,14 @@ impl RequestHandler for FakeOwners {
 
 /// Installs [`FakeOwners`] unless the numbers service answers; returns its table.
 fn numbers_owners(server: &TestServer) -> Option<Arc<Mutex<HashMap<String, String>>>> {
-    match server.ask(OWNERS, json!({"numbers": []})) {
+    match server.ask(NUMBER_OWNERS_SUBJECT, json!({"numbers": []})) {
         Err(e) if e.contains("no responder") => {
             let table = Arc::new(Mutex::new(HashMap::new()));
             let bus = server.bus.clone();
             let handler = Arc::new(FakeOwners(table.clone()));
             actix_web::rt::Runtime::new()
                 .unwrap()
-                .block_on(bus.respond(OWNERS, handler));
+                .block_on(bus.respond(NUMBER_OWNERS_SUBJECT, handler));
             Some(table)
         }
         _ => None,

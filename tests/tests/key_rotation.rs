@@ -17,12 +17,10 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crossbar_e2e::{md5_credentials, TestServer, Via, ADMIN_PASSWORD, MASTER_NAME};
+use crossbar_events::subjects::SIGNING_KEY_ROTATED_SUBJECT;
 use crossbar_events::{Bus, BusError, Event, EventHandler, InProcessBus, RequestHandler};
 use crossbar_gateway::{crossbar_app, Config, Node};
 use serde_json::{json, Value};
-
-/// The subject `crossbar_auth::events::SIGNING_KEY_ROTATED_SUBJECT`.
-const ROTATED: &str = "crossbar.auth.signing_key.rotated";
 
 /// A process's view of the shared bus that loses every rotation event (as a process
 /// whose broadcast consumer was down would), and forwards everything else.
@@ -65,7 +63,7 @@ impl Bus for LosesRotations {
         'p: 'f,
         Self: 'f,
     {
-        if subject_prefix == ROTATED {
+        if subject_prefix == SIGNING_KEY_ROTATED_SUBJECT {
             Box::pin(async {})
         } else {
             self.0.subscribe_broadcast(subject_prefix, handler)

@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use crossbar_e2e::{assert_error, Answer, TestNumbers, TestServer};
+use crossbar_events::subjects::{ACCOUNT_GET_SUBJECT, NUMBER_OWNERS_SUBJECT};
 use serde_json::{json, Value};
-
-const OWNERS: &str = "crossbar.rpc.numbers.number.owners";
 
 /// Sends a raw (non-JSON) body.
 pub fn raw_call(
@@ -527,10 +526,7 @@ fn allow_additions_permits_creation_outside_the_inventory() {
         let read = s.call("GET", &account_path, Some(who), None);
         assert_eq!(read.status, 200, "{:?}", read.body);
         let asked = s
-            .ask(
-                "crossbar.rpc.accounts.account.get",
-                json!({"account_id": account}),
-            )
+            .ask(ACCOUNT_GET_SUBJECT, json!({"account_id": account}))
             .unwrap();
         assert_eq!(
             asked["account"]["wnm_allow_additions"], read.body["data"]["wnm_allow_additions"],
@@ -856,7 +852,10 @@ fn hard_delete_is_superduper_only() {
     assert_eq!(search.body["data"], json!([]));
     assert_eq!(
         w.server
-            .ask(OWNERS, json!({"numbers": [format!("+1415{x}105")]}))
+            .ask(
+                NUMBER_OWNERS_SUBJECT,
+                json!({"numbers": [format!("+1415{x}105")]})
+            )
             .unwrap(),
         json!({"numbers": {}})
     );
@@ -1180,7 +1179,7 @@ fn owners_question() {
     );
     let answer = s
         .ask(
-            OWNERS,
+            NUMBER_OWNERS_SUBJECT,
             json!({"numbers": [format!("+1415{x}100"), format!("415{x}101"), "+19995550000"]}),
         )
         .unwrap();
@@ -1191,5 +1190,7 @@ fn owners_question() {
             format!("415{x}101"): {"assigned_to": null, "state": "available", "used_by": null}
         }})
     );
-    assert!(s.ask(OWNERS, json!({"numbers": "x"})).is_err());
+    assert!(s
+        .ask(NUMBER_OWNERS_SUBJECT, json!({"numbers": "x"}))
+        .is_err());
 }

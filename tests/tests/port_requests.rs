@@ -7,9 +7,8 @@
 use std::time::Duration;
 
 use crossbar_e2e::{assert_error, Answer, TestServer};
+use crossbar_events::subjects::{ACTIVE_PORTS_SUBJECT, NUMBER_OWNERS_SUBJECT};
 use serde_json::{json, Value};
-
-const ACTIVE: &str = "crossbar.rpc.numbers.port_requests.active";
 
 fn raw(
     server: &TestServer,
@@ -742,12 +741,14 @@ fn active_ports_question_and_account_deletion() {
     let w = world();
     let s = &w.server;
     assert_eq!(
-        s.ask(ACTIVE, json!({"account_id": w.account})).unwrap(),
+        s.ask(ACTIVE_PORTS_SUBJECT, json!({"account_id": w.account}))
+            .unwrap(),
         json!({"active": false, "ids": []})
     );
     let id = create(&w, &["+17735550100"]);
     assert_eq!(
-        s.ask(ACTIVE, json!({"account_id": w.account})).unwrap(),
+        s.ask(ACTIVE_PORTS_SUBJECT, json!({"account_id": w.account}))
+            .unwrap(),
         json!({"active": true, "ids": [id]})
     );
     let refused = s.call(
@@ -759,7 +760,8 @@ fn active_ports_question_and_account_deletion() {
     assert_error(&refused, 500, "account_has_active_port");
     to_state(&w, &id, "canceled", &w.token, None);
     assert_eq!(
-        s.ask(ACTIVE, json!({"account_id": w.account})).unwrap()["active"],
+        s.ask(ACTIVE_PORTS_SUBJECT, json!({"account_id": w.account}))
+            .unwrap()["active"],
         false
     );
     // With the port gone, deletion goes ahead and releases the account's numbers.
@@ -781,10 +783,7 @@ fn active_ports_question_and_account_deletion() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let owners = s
-            .ask(
-                "crossbar.rpc.numbers.number.owners",
-                json!({"numbers": ["+17735550200"]}),
-            )
+            .ask(NUMBER_OWNERS_SUBJECT, json!({"numbers": ["+17735550200"]}))
             .unwrap();
         let number = &owners["numbers"]["+17735550200"];
         if number["assigned_to"] == Value::Null && number["state"] == "available" {

@@ -10,23 +10,19 @@
 //! Answered (request-reply): [`ACCOUNT_GET_SUBJECT`] and the shared document lookup
 //! `crossbar.rpc.accounts.documents.get` (users, devices).
 
-pub const ACCOUNT_SUBJECT_PREFIX: &str = "crossbar.accounts.account.";
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use crossbar_events::subjects::ACCOUNT_GET_SUBJECT;
 use crossbar_events::{Bus, RequestHandler};
 use serde_json::{json, Value};
 
 use crate::store::AccountStore;
 
-/// Question: `{"account_id": A}` → `{"account": null}` or
-/// `{"account": {"id", "name", "realm", "timezone", "enabled", "is_reseller",
-/// "superduper_admin", "tree"}}` (tree: ancestors, root first). Used by other
-/// services on a projection miss.
-pub const ACCOUNT_GET_SUBJECT: &str = "crossbar.rpc.accounts.account.get";
-
-/// Answers [`ACCOUNT_GET_SUBJECT`] from the accounts table.
+/// Answers [`ACCOUNT_GET_SUBJECT`] from the accounts table: `{"account_id": A}` →
+/// `{"account": null}` or `{"account": {"id", "name", "realm", "timezone", "enabled",
+/// "is_reseller", "superduper_admin", "wnm_allow_additions", "tree"}}` (tree: ancestors,
+/// root first).
 pub struct AccountLookup {
     pub store: AccountStore,
 }

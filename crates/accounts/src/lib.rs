@@ -16,6 +16,7 @@ use std::time::Duration;
 use actix_web::web;
 use crossbar_crud::Documents;
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::ACCOUNTS_DIRECTORY_SUBJECT;
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -83,7 +84,7 @@ impl AccountsService {
             docs: docs.clone(),
         };
         bus.respond(
-            remote::DIRECTORY_SUBJECT,
+            ACCOUNTS_DIRECTORY_SUBJECT,
             Arc::new(remote::DirectoryResponder {
                 directory: directory.clone(),
             }),

@@ -18,10 +18,10 @@ use crossbar_authz::{
 };
 use crossbar_envelope::ApiError;
 use crossbar_events::projection::{Known, ProjectionMap};
+use crossbar_events::subjects::ACCOUNT_EVENTS_PREFIX;
 use crossbar_events::{Bus, Event, EventHandler};
 use serde_json::Value;
 
-use crate::events::ACCOUNT_SUBJECT_PREFIX;
 use crate::remote::RemoteDirectory;
 
 /// How long an entry is trusted without being asked again (events keep it current;
@@ -50,7 +50,7 @@ impl AccountProjection {
     /// A projection subscribed to account events on `bus` (every replica).
     pub async fn start(bus: Arc<dyn Bus>, max_age: Duration) -> Arc<Self> {
         let projection = Arc::new(Self::new(bus.clone(), max_age));
-        bus.subscribe_broadcast(ACCOUNT_SUBJECT_PREFIX, projection.clone())
+        bus.subscribe_broadcast(ACCOUNT_EVENTS_PREFIX, projection.clone())
             .await;
         projection
     }
@@ -179,11 +179,11 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+    use crossbar_events::subjects::ACCOUNTS_DIRECTORY_SUBJECT;
     use crossbar_events::{InProcessBus, RequestHandler};
     use serde_json::json;
 
     use super::*;
-    use crate::remote::DIRECTORY_SUBJECT;
 
     /// The accounts service as the projection sees it: counts questions, can go away.
     #[derive(Default)]
@@ -217,7 +217,7 @@ mod tests {
     }
 
     fn event(action: &str, id: &str, tree: &[&str], enabled: bool) -> Event {
-        Event::new(format!("crossbar.accounts.account.{action}"))
+        Event::new(format!("{ACCOUNT_EVENTS_PREFIX}{action}"))
             .account(id.to_string(), tree.iter().map(|s| s.to_string()).collect())
             .doc(json!({"id": id, "name": format!("Account {id}"),
                 "realm": format!("{id}.example.com"), "enabled": enabled,
@@ -233,7 +233,7 @@ mod tests {
             .lock()
             .unwrap()
             .insert("a".into(), account_json("a", &["root"], true));
-        bus.respond(DIRECTORY_SUBJECT, fake.clone()).await;
+        bus.respond(ACCOUNTS_DIRECTORY_SUBJECT, fake.clone()).await;
         let projection = AccountProjection::start(bus.clone(), max_age).await;
         (bus, fake, projection)
     }

@@ -10,14 +10,12 @@ use crossbar_authz::{
     AccountDirectory, AccountRef, AccountSelector, CredentialMethod, UserDirectory, UserRef,
 };
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::ACCOUNTS_DIRECTORY_SUBJECT;
 use crossbar_events::{Bus, RequestHandler, DEFAULT_REQUEST_TIMEOUT};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::Directory;
-
-/// Subject of every directory question (`{"op": ..., ...}`).
-pub const DIRECTORY_SUBJECT: &str = "crossbar.rpc.accounts.directory";
 
 use crossbar_events::required_str as text;
 
@@ -25,7 +23,8 @@ fn to_json<T: serde::Serialize>(value: T) -> Result<Value, String> {
     serde_json::to_value(value).map_err(|e| e.to_string())
 }
 
-/// Answers directory questions from the local directory.
+/// Answers directory questions ([`ACCOUNTS_DIRECTORY_SUBJECT`], `{"op": ..., ...}`)
+/// from the local directory.
 pub struct DirectoryResponder {
     pub directory: Directory,
 }
@@ -96,7 +95,7 @@ impl RemoteDirectory {
     async fn ask<T: DeserializeOwned>(&self, payload: Value) -> Result<T, ApiError> {
         let answer = self
             .bus
-            .request(DIRECTORY_SUBJECT, payload, DEFAULT_REQUEST_TIMEOUT)
+            .request(ACCOUNTS_DIRECTORY_SUBJECT, payload, DEFAULT_REQUEST_TIMEOUT)
             .await
             .map_err(crossbar_crud::rpc::bus_error)?;
         serde_json::from_value(answer)

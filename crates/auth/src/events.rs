@@ -13,15 +13,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use crossbar_authz::{
-    Claims, Revocations, SigningKey, TokenSigner, TokenVerifier, TOKEN_REVOKED_SUBJECT,
-};
+use crossbar_authz::{Claims, Revocations, SigningKey, TokenSigner, TokenVerifier};
+use crossbar_events::subjects::{SIGNING_KEY_ROTATED_SUBJECT, TOKEN_REVOKED_SUBJECT};
 use crossbar_events::{Bus, Event, EventHandler};
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
-
-/// Subject of the event announcing a new signing key.
-pub const SIGNING_KEY_ROTATED_SUBJECT: &str = "crossbar.auth.signing_key.rotated";
 
 /// The event of a revoked token (no secret in it: the token id, not the token).
 pub fn token_revoked(claims: &Claims, account_tree: Vec<String>) -> Event {

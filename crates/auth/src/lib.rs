@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use crossbar_authz::{TokenSigner, TokenVerifier, UserDirectory};
+use crossbar_events::subjects::{SIGNING_KEY_ROTATED_SUBJECT, TOKEN_VERIFICATION_SUBJECT};
 use crossbar_events::{Bus, Outbox};
 use sea_orm::DatabaseConnection;
 
@@ -150,7 +151,7 @@ impl AuthService {
         }
         events::subscribe_revocations(bus.as_ref(), verifier.revocations.clone()).await;
         bus.subscribe_broadcast(
-            events::SIGNING_KEY_ROTATED_SUBJECT,
+            SIGNING_KEY_ROTATED_SUBJECT,
             Arc::new(events::KeyRefresher {
                 db: db.clone(),
                 signer: signer.clone(),
@@ -160,7 +161,7 @@ impl AuthService {
         .await;
 
         bus.respond(
-            remote::VERIFICATION_SUBJECT,
+            TOKEN_VERIFICATION_SUBJECT,
             Arc::new(remote::VerificationResponder { db: db.clone() }),
         )
         .await;

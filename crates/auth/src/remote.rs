@@ -1,5 +1,5 @@
 //! Token verification in processes that do not host the auth service (distributed
-//! mode): the auth service answers [`VERIFICATION_SUBJECT`] with its public keys and
+//! mode): the auth service answers [`TOKEN_VERIFICATION_SUBJECT`] with its public keys and
 //! the unexpired revocations; [`join_verification`] loads them into a process's
 //! verifier and keeps it current from revocation and key-rotation events, and asks
 //! again when a token names a key the process does not know.
@@ -9,18 +9,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use crossbar_authz::TokenVerifier;
+use crossbar_events::subjects::{SIGNING_KEY_ROTATED_SUBJECT, TOKEN_VERIFICATION_SUBJECT};
 use crossbar_events::{Bus, RequestHandler, DEFAULT_REQUEST_TIMEOUT};
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 
-use crate::events::{parse_public_entries, public_entry, RotatedKeys, SIGNING_KEY_ROTATED_SUBJECT};
+use crate::events::{parse_public_entries, public_entry, RotatedKeys};
 
-/// `{}` → `{"keys": [{"kid", "public_key" (hex, raw Ed25519)}] (newest first),
-/// "revoked": [[jti, exp]]}`.
-pub const VERIFICATION_SUBJECT: &str = "crossbar.rpc.auth.verification";
-
-/// Answers [`VERIFICATION_SUBJECT`] in the auth process, from its database (so any
-/// replica answers with the keys of the latest rotation).
+/// Answers [`TOKEN_VERIFICATION_SUBJECT`] in the auth process, from its database (so
+/// any replica answers with the keys of the latest rotation): `{}` → `{"keys": [{"kid",
+/// "public_key" (hex, raw Ed25519)}] (newest first), "revoked": [[jti, exp]]}`.
 pub struct VerificationResponder {
     pub db: DatabaseConnection,
 }
@@ -46,7 +44,11 @@ impl RequestHandler for VerificationResponder {
 /// and revocations.
 async fn ask(bus: &dyn Bus) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, i64)>), String> {
     let answer = bus
-        .request(VERIFICATION_SUBJECT, json!({}), DEFAULT_REQUEST_TIMEOUT)
+        .request(
+            TOKEN_VERIFICATION_SUBJECT,
+            json!({}),
+            DEFAULT_REQUEST_TIMEOUT,
+        )
         .await
         .map_err(|e| e.to_string())?;
     let keys = parse_public_entries(answer.get("keys"));

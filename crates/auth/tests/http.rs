@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use crossbar_auth::{AuthConfig, AuthService};
 use crossbar_authz::{
     AccountDirectory, AccountRef, AccountSelector, AuthContext, CredentialMethod, TokenVerifier,
-    UserDirectory, UserRef, TOKEN_REVOKED_SUBJECT,
+    UserDirectory, UserRef,
 };
 use crossbar_envelope::{envelope_middleware, ApiError};
+use crossbar_events::subjects::{SIGNING_KEY_ROTATED_SUBJECT, TOKEN_REVOKED_SUBJECT};
 use crossbar_events::{Bus, InProcessBus};
 use md5::{Digest, Md5};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -1176,11 +1177,8 @@ async fn a_key_file_signs_and_replacing_it_rotates() {
     let remote_bus: Arc<dyn Bus> = bus.clone();
     crossbar_auth::remote::join_verification(remote_bus, remote.clone()).await;
     let rotations = Arc::new(Announced::default());
-    bus.subscribe_broadcast(
-        crossbar_auth::events::SIGNING_KEY_ROTATED_SUBJECT,
-        rotations.clone(),
-    )
-    .await;
+    bus.subscribe_broadcast(SIGNING_KEY_ROTATED_SUBJECT, rotations.clone())
+        .await;
     let (k1, kid1) = write_key_file(dir.path(), "k1.pem");
     let (k2, kid2) = write_key_file(dir.path(), "k2.pem");
     assert_ne!(kid1, kid2);

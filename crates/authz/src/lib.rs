@@ -15,10 +15,7 @@ use crossbar_envelope::ApiError;
 use serde::{Deserialize, Serialize};
 
 pub use extract::{AccountScope, Caller};
-pub use tokens::{
-    Claims, Revocations, SigningKey, TokenSigner, TokenVerifier, TOKEN_ISSUER,
-    TOKEN_REVOKED_SUBJECT,
-};
+pub use tokens::{Claims, Revocations, SigningKey, TokenSigner, TokenVerifier, TOKEN_ISSUER};
 
 /// What authorisation needs to know about an account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

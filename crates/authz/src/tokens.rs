@@ -418,9 +418,6 @@ impl Default for TokenVerifier {
     }
 }
 
-/// Subject of a revocation event; its doc is `{"jti": ..., "exp": ...}`.
-pub const TOKEN_REVOKED_SUBJECT: &str = "crossbar.auth.token.revoked";
-
 #[async_trait]
 impl crossbar_events::EventHandler for Revocations {
     async fn handle(&self, event: &crossbar_events::Event) -> Result<(), String> {

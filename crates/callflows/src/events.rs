@@ -8,6 +8,8 @@
 //! Consumed: this service's own callflow events (an account's compiled patterns are
 //! dropped when one of its callflows changes) and [`ACCOUNT_DELETED_SUBJECT`] (the
 //! callflows of a deleted account are purged; idempotent).
+//!
+//! [`ACCOUNT_DELETED_SUBJECT`]: crossbar_events::subjects::ACCOUNT_DELETED_SUBJECT
 
 use std::sync::Arc;
 
@@ -17,11 +19,6 @@ use crossbar_events::{Event, EventHandler};
 use sea_orm::DatabaseConnection;
 
 use crate::store::PatternCache;
-
-/// Prefix of this service's callflow events.
-pub const CALLFLOW_EVENTS_PREFIX: &str = "crossbar.callflows.callflow.";
-
-pub use crossbar_events::ACCOUNT_DELETED_SUBJECT;
 
 /// Drops an account's compiled patterns when one of its callflows changes or the
 /// account is deleted (a broadcast consumer: every replica holds its own cache).

@@ -20,6 +20,9 @@ use actix_web::web;
 use crossbar_authz::AccountDirectory;
 use crossbar_crud::Documents;
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::{
+    ACCOUNT_DELETED_SUBJECT, CALLFLOW_EVENTS_PREFIX, CALLFLOW_LOOKUP_SUBJECT,
+};
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -67,13 +70,13 @@ impl CallflowsService {
         let invalidator = Arc::new(events::PatternInvalidator {
             cache: patterns.clone(),
         });
-        bus.subscribe_broadcast(events::CALLFLOW_EVENTS_PREFIX, invalidator.clone())
+        bus.subscribe_broadcast(CALLFLOW_EVENTS_PREFIX, invalidator.clone())
             .await;
-        bus.subscribe_broadcast(events::ACCOUNT_DELETED_SUBJECT, invalidator)
+        bus.subscribe_broadcast(ACCOUNT_DELETED_SUBJECT, invalidator)
             .await;
         // The purge is done once per service (a durable consumer shared by replicas).
         bus.subscribe(
-            events::ACCOUNT_DELETED_SUBJECT,
+            ACCOUNT_DELETED_SUBJECT,
             Arc::new(events::AccountPurger {
                 db: db.write.clone(),
             }),
@@ -88,7 +91,7 @@ impl CallflowsService {
             owners,
         };
         bus.respond(
-            handlers::rpc::LOOKUP_SUBJECT,
+            CALLFLOW_LOOKUP_SUBJECT,
             Arc::new(handlers::rpc::Lookup {
                 service: service.clone(),
             }),

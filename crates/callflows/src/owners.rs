@@ -15,14 +15,9 @@ use async_trait::async_trait;
 use crossbar_crud::rpc::bus_error;
 use crossbar_envelope::ApiError;
 use crossbar_events::projection::{Known, ProjectionMap};
+use crossbar_events::subjects::{NUMBER_EVENTS_PREFIX, NUMBER_OWNERS_SUBJECT};
 use crossbar_events::{Bus, Event, EventHandler, DEFAULT_REQUEST_TIMEOUT};
 use serde_json::{json, Value};
-
-/// The numbers service's answer to "who owns these numbers".
-pub const NUMBER_OWNERS_SUBJECT: &str = "crossbar.rpc.numbers.number.owners";
-
-/// The numbers service's number events (`created`, `updated`, `state_changed`, `deleted`).
-pub const NUMBER_EVENTS_PREFIX: &str = "crossbar.numbers.phone_number.";
 
 /// How long an entry is trusted without being asked again.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);

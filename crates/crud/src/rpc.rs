@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::{documents_find_subject, documents_get_subject};
 use crossbar_events::{Bus, BusError, RequestHandler, DEFAULT_REQUEST_TIMEOUT};
 use serde_json::{json, Map, Value};
 
@@ -27,16 +28,6 @@ pub const MAX_IDS: usize = 500;
 /// Most documents one `documents.find` answers with.
 pub const MAX_FOUND: u64 = 200;
 
-/// The subject on which `service` answers "documents whose field equals".
-pub fn find_subject(service: &str) -> String {
-    format!("crossbar.rpc.{service}.documents.find")
-}
-
-/// The subject on which `service` answers document lookups.
-pub fn documents_subject(service: &str) -> String {
-    format!("crossbar.rpc.{service}.documents.get")
-}
-
 /// Answers document lookups from a service's store.
 pub struct DocumentsResponder {
     pub docs: Documents,
@@ -46,12 +37,15 @@ impl DocumentsResponder {
     /// Registers the responder for `docs`' service on `bus`.
     pub async fn register(bus: &Arc<dyn Bus>, service: &str, docs: Documents) {
         bus.respond(
-            &documents_subject(service),
+            &documents_get_subject(service),
             Arc::new(Self { docs: docs.clone() }),
         )
         .await;
-        bus.respond(&find_subject(service), Arc::new(DocumentsFinder { docs }))
-            .await;
+        bus.respond(
+            &documents_find_subject(service),
+            Arc::new(DocumentsFinder { docs }),
+        )
+        .await;
     }
 }
 
@@ -107,7 +101,7 @@ pub async fn find_documents(
 ) -> Result<Vec<(String, RemoteDoc)>, ApiError> {
     let answer = bus
         .request(
-            &find_subject(service),
+            &documents_find_subject(service),
             json!({"account_id": account_id, "kind": kind, "field": field, "value": value}),
             DEFAULT_REQUEST_TIMEOUT,
         )
@@ -202,7 +196,7 @@ pub async fn fetch_documents(
     for chunk in ids.chunks(MAX_IDS) {
         let answer = bus
             .request(
-                &documents_subject(service),
+                &documents_get_subject(service),
                 json!({"account_id": account_id, "ids": chunk}),
                 DEFAULT_REQUEST_TIMEOUT,
             )

@@ -1,10 +1,12 @@
 //! Domain events: the typed [`Event`], the [`Bus`] every service publishes to and
 //! consumes from, an in-process bus, the NATS JetStream bus ([`nats`]), and the
-//! transactional outbox.
+//! transactional outbox. The subjects services use to talk to each other are in
+//! [`subjects`].
 
 pub mod nats;
 pub mod outbox;
 pub mod projection;
+pub mod subjects;
 
 use std::sync::Arc;
 
@@ -16,9 +18,7 @@ use tokio::sync::RwLock;
 pub use nats::{NatsBus, NatsOptions};
 pub use outbox::{Outbox, OutboxMigration};
 
-/// Published by the accounts service when an account is deleted; every service then
-/// purges what it keeps of that account.
-pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
+use subjects::ACCOUNT_DELETED_SUBJECT;
 
 /// One change in one service, as it travels on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,9 +95,6 @@ pub enum BusError {
     #[error("{subject}: {message}")]
     Failed { subject: String, message: String },
 }
-
-/// Subjects of request-reply questions: `crossbar.rpc.<service>.<question>`.
-pub const RPC_PREFIX: &str = "crossbar.rpc.";
 
 /// How long a cross-service question may take before the caller gives up.
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -16,6 +16,7 @@
 
 use async_trait::async_trait;
 use crossbar_envelope::time::now_gregorian;
+use crossbar_events::subjects::ACCOUNT_DELETED_SUBJECT;
 use crossbar_events::{Event, EventHandler, RequestHandler};
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
@@ -23,9 +24,6 @@ use serde_json::{json, Value};
 use crate::domain::ports::PortState;
 use crate::manager::NumberManager;
 use crate::store::ports;
-
-pub const CALLFLOW_EVENTS_PREFIX: &str = "crossbar.callflows.callflow.";
-pub const ACCOUNT_DELETED_SUBJECT: &str = "crossbar.accounts.account.deleted";
 
 /// Follows callflows to keep `used_by`.
 pub struct CallflowUsage {
@@ -133,7 +131,7 @@ async fn cancel_ports(
     Ok(canceled)
 }
 
-/// Answers `crossbar.rpc.numbers.port_requests.active`.
+/// Answers [`ACTIVE_PORTS_SUBJECT`](crossbar_events::subjects::ACTIVE_PORTS_SUBJECT).
 pub struct ActivePorts {
     pub manager: NumberManager,
 }

@@ -17,6 +17,9 @@ use std::time::Duration;
 use actix_web::web;
 use crossbar_crud::db::Db;
 use crossbar_crud::Documents;
+use crossbar_events::subjects::{
+    ACCOUNT_DELETED_SUBJECT, ACTIVE_PORTS_SUBJECT, CALLFLOW_EVENTS_PREFIX, NUMBER_OWNERS_SUBJECT,
+};
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -53,7 +56,7 @@ impl NumbersService {
         outbox.spawn_relay(RELAY_EVERY);
         let docs = Documents::new(&db, outbox.clone(), schemas.clone(), "numbers");
         bus.respond(
-            handlers::rpc::OWNERS_SUBJECT,
+            NUMBER_OWNERS_SUBJECT,
             Arc::new(handlers::rpc::OwnersResponder { db: db.clone() }),
         )
         .await;
@@ -63,21 +66,21 @@ impl NumbersService {
             bus: bus.clone(),
         };
         bus.respond(
-            handlers::rpc::ACTIVE_PORTS_SUBJECT,
+            ACTIVE_PORTS_SUBJECT,
             Arc::new(events::ActivePorts {
                 manager: manager.clone(),
             }),
         )
         .await;
         bus.subscribe(
-            events::CALLFLOW_EVENTS_PREFIX,
+            CALLFLOW_EVENTS_PREFIX,
             Arc::new(events::CallflowUsage {
                 manager: manager.clone(),
             }),
         )
         .await;
         bus.subscribe(
-            events::ACCOUNT_DELETED_SUBJECT,
+            ACCOUNT_DELETED_SUBJECT,
             Arc::new(events::AccountRemoval { manager }),
         )
         .await;

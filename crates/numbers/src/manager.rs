@@ -12,6 +12,7 @@ use crossbar_authz::{AccountDirectory, AccountRef};
 use crossbar_crud::db::{db_error, Db};
 use crossbar_envelope::time::now_gregorian;
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::{ACCOUNT_GET_SUBJECT, NUMBER_EVENTS_PREFIX};
 use crossbar_events::{Bus, Event, Outbox, DEFAULT_REQUEST_TIMEOUT};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{json, Map, Value};
@@ -21,8 +22,6 @@ use crate::domain::states::{self, Actor, Holding, NumberState, Outcome};
 use crate::domain::views;
 use crate::store::numbers::{self as store, NumberRow};
 use crate::store::ports;
-
-pub const EVENT_PREFIX: &str = "crossbar.numbers.phone_number.";
 
 /// Who asks, for which account.
 pub struct Requestor<'a> {
@@ -77,10 +76,6 @@ impl Requestor<'_> {
     }
 }
 
-/// The accounts service's answer to "which account is this" (carries
-/// `wnm_allow_additions`).
-pub const ACCOUNT_GET_SUBJECT: &str = "crossbar.rpc.accounts.account.get";
-
 /// The number manager (cheap to clone).
 #[derive(Clone)]
 pub struct NumberManager {
@@ -97,7 +92,7 @@ fn event(action: &str, row: &NumberRow, previous: Option<&Holding>) -> Event {
         doc["previous_state"] = json!(previous.state.as_str());
         doc["previous_assigned_to"] = json!(previous.assigned_to);
     }
-    let mut event = Event::new(format!("{EVENT_PREFIX}{action}"))
+    let mut event = Event::new(format!("{NUMBER_EVENTS_PREFIX}{action}"))
         .resource(row.number.clone())
         .doc(doc);
     let account = row

@@ -10,16 +10,17 @@
 //! Consumed: [`ACCOUNT_DELETED_SUBJECT`]. An account is hard-deleted by the accounts
 //! service; its office-hours documents (and their unique mailbox numbers) are purged
 //! here in turn (idempotent: purging twice removes nothing more).
+//!
+//! [`ACCOUNT_DELETED_SUBJECT`]: crossbar_events::subjects::ACCOUNT_DELETED_SUBJECT
 
 use async_trait::async_trait;
 use crossbar_crud::Documents;
+use crossbar_events::subjects::ACCOUNT_GET_SUBJECT;
 use crossbar_events::{Event, EventHandler};
 use sea_orm::DatabaseConnection;
 
 /// Subject prefix of this service's events.
 pub const SUBJECT_PREFIX: &str = "crossbar.office_hours.";
-
-pub use crossbar_events::ACCOUNT_DELETED_SUBJECT;
 
 /// Purges the documents of deleted accounts.
 pub struct AccountPurger {
@@ -45,13 +46,6 @@ impl EventHandler for AccountPurger {
         Ok(())
     }
 }
-
-/// Prefix of the accounts service's account events (created, updated, moved, deleted).
-pub const ACCOUNT_EVENTS_PREFIX: &str = "crossbar.accounts.account.";
-
-/// The accounts service's answer to "tell me about account A" (the projection's
-/// fallback on a miss).
-pub const ACCOUNT_GET_SUBJECT: &str = "crossbar.rpc.accounts.account.get";
 
 /// Accounts' time zones, kept from account events; a miss (an account this process
 /// has not heard of since it started) asks the accounts service and remembers the

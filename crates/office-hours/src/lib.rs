@@ -18,6 +18,9 @@ use actix_web::web;
 use async_trait::async_trait;
 use crossbar_crud::Documents;
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::{
+    ACCOUNT_DELETED_SUBJECT, ACCOUNT_EVENTS_PREFIX, TEMPORAL_EVALUATE_SUBJECT,
+};
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -82,7 +85,7 @@ impl OfficeHoursService {
         let outbox = Outbox::new(db.write.clone(), bus.clone());
         outbox.spawn_relay(RELAY_EVERY);
         bus.subscribe(
-            events::ACCOUNT_DELETED_SUBJECT,
+            ACCOUNT_DELETED_SUBJECT,
             Arc::new(events::AccountPurger {
                 db: db.write.clone(),
             }),
@@ -91,7 +94,7 @@ impl OfficeHoursService {
         let docs = Documents::new(&db, outbox, schemas, "office_hours");
         let projection = Arc::new(events::TimezoneProjection::new(bus.clone()));
         // Every replica keeps its own projection: every replica hears of every change.
-        bus.subscribe_broadcast(events::ACCOUNT_EVENTS_PREFIX, projection.clone())
+        bus.subscribe_broadcast(ACCOUNT_EVENTS_PREFIX, projection.clone())
             .await;
         let service = Self {
             docs: docs.clone(),
@@ -99,7 +102,7 @@ impl OfficeHoursService {
             timezones: projection,
         };
         bus.respond(
-            handlers::rpc::EVALUATE_SUBJECT,
+            TEMPORAL_EVALUATE_SUBJECT,
             Arc::new(handlers::rpc::TemporalEvaluator {
                 service: service.clone(),
             }),

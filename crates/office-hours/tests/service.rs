@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use crossbar_crud::{ResourceRules, WriteContext};
 use crossbar_envelope::ApiError;
+use crossbar_events::subjects::{ACCOUNT_DELETED_SUBJECT, ACCOUNT_EVENTS_PREFIX};
 use crossbar_events::{Bus, Event, InProcessBus};
 use crossbar_office_hours::domain::rules::{MenusRules, VmboxesRules, MENU, VMBOX};
 use crossbar_office_hours::{OfficeHoursService, UserLookup};
@@ -107,12 +108,12 @@ async fn a_deleted_account_loses_its_documents_and_mailboxes() {
         .await
         .unwrap();
     // Events of other subjects are ignored.
-    bus.publish(&Event::new("crossbar.accounts.account.updated").account(ACCOUNT, Vec::new()))
-        .await
-        .unwrap();
+    let updated =
+        Event::new(format!("{ACCOUNT_EVENTS_PREFIX}updated")).account(ACCOUNT, Vec::new());
+    bus.publish(&updated).await.unwrap();
     assert!(service.docs.exists(ACCOUNT, VMBOX, &mine.id).await.unwrap());
 
-    let deleted = Event::new("crossbar.accounts.account.deleted").account(ACCOUNT, Vec::new());
+    let deleted = Event::new(ACCOUNT_DELETED_SUBJECT).account(ACCOUNT, Vec::new());
     bus.publish(&deleted).await.unwrap();
     bus.publish(&deleted).await.unwrap();
     assert!(!service.docs.exists(ACCOUNT, VMBOX, &mine.id).await.unwrap());

@@ -7,6 +7,7 @@ use crossbar_crud::json::{deep_merge, public_fields};
 use crossbar_envelope::{
     ids, request::query_value, time, ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors,
 };
+use crossbar_events::subjects::{ACCOUNT_EVENTS_PREFIX, ACTIVE_PORTS_SUBJECT};
 use crossbar_events::Event;
 use serde_json::{json, Map, Value};
 
@@ -65,8 +66,8 @@ pub async fn view_of(
     ))
 }
 
-fn event(subject: &str, model: &account::Model, view: Value) -> Event {
-    Event::new(format!("crossbar.accounts.account.{subject}"))
+fn event(action: &str, model: &account::Model, view: Value) -> Event {
+    Event::new(format!("{ACCOUNT_EVENTS_PREFIX}{action}"))
         .account(model.id.clone(), model.tree())
         .resource(model.id.clone())
         .doc(view)
@@ -95,9 +96,6 @@ async fn commit_update(
     service.docs.flush().await;
     Ok(reply_for(&model, view))
 }
-
-/// The numbers service's answer to "does this account have a port in progress".
-pub const ACTIVE_PORTS_SUBJECT: &str = "crossbar.rpc.numbers.port_requests.active";
 
 /// 500 `account_has_active_port`, Kazoo's refusal to delete an account that is porting
 /// numbers in.

@@ -1,7 +1,9 @@
 //! Questions other services ask this one over the bus.
 //!
-//! [`LOOKUP_SUBJECT`]: `{"account_id": A, "number": "..."}` → `{"route": null}` or
-//! `{"route": {"matched_by": "number"|"pattern"|"no_match", "callflow_id", ...}}`.
+//! [`CALLFLOW_LOOKUP_SUBJECT`]: `{"account_id": A, "number": "..."}` → `{"route": null}`
+//! or `{"route": {"matched_by": "number"|"pattern"|"no_match", "callflow_id", ...}}`.
+//!
+//! [`CALLFLOW_LOOKUP_SUBJECT`]: crossbar_events::subjects::CALLFLOW_LOOKUP_SUBJECT
 
 use async_trait::async_trait;
 use crossbar_events::RequestHandler;
@@ -9,10 +11,7 @@ use serde_json::{json, Value};
 
 use crate::CallflowsService;
 
-/// Subject of the routing question.
-pub const LOOKUP_SUBJECT: &str = "crossbar.rpc.callflows.lookup";
-
-/// Answers [`LOOKUP_SUBJECT`].
+/// Answers [`CALLFLOW_LOOKUP_SUBJECT`].
 pub struct Lookup {
     pub service: CallflowsService,
 }

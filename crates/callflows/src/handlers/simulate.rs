@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crossbar_authz::AccountScope;
 use crossbar_crud::rpc::{bus_error, find_documents};
 use crossbar_envelope::{time, ApiError, ApiResult, Reply, RequestEnvelope, ValidationErrors};
+use crossbar_events::subjects::TEMPORAL_EVALUATE_SUBJECT;
 use crossbar_events::DEFAULT_REQUEST_TIMEOUT;
 use serde_json::{json, Map, Value};
 
@@ -19,9 +20,6 @@ use crate::domain::callflow::CALLFLOW;
 use crate::domain::simulate::{walk, Facts, Input, Need, TemporalResult};
 use crate::handlers::fetch::find_anywhere;
 use crate::CallflowsService;
-
-/// The office-hours evaluation question.
-pub const EVALUATE_SUBJECT: &str = "crossbar.rpc.office_hours.temporal.evaluate";
 
 /// Most fetch rounds one simulation may take.
 const MAX_ROUNDS: usize = 256;
@@ -113,7 +111,7 @@ async fn evaluate(
     service
         .bus
         .request(
-            EVALUATE_SUBJECT,
+            TEMPORAL_EVALUATE_SUBJECT,
             json!({"account_id": account_id, "at": at.timestamp(), "ids": ids}),
             DEFAULT_REQUEST_TIMEOUT,
         )

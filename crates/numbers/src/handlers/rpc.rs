@@ -1,10 +1,14 @@
 //! Questions this service answers for others (request-reply).
 //!
-//! * [`OWNERS_SUBJECT`]: `{"numbers": ["+1415..."]}` → `{"numbers": {"+1415...":
+//! * [`NUMBER_OWNERS_SUBJECT`]: `{"numbers": ["+1415..."]}` → `{"numbers": {"+1415...":
 //!   {"assigned_to", "state", "used_by"}}}`, only the numbers the service knows (keys
 //!   as asked; each is normalised before the lookup).
 //! * [`ACTIVE_PORTS_SUBJECT`]: `{"account_id": A}` → `{"active": bool, "ids": [...]}`,
-//!   the account's port requests that are still in progress.
+//!   the account's port requests that are still in progress (answered by
+//!   [`crate::events::ActivePorts`]).
+//!
+//! [`NUMBER_OWNERS_SUBJECT`]: crossbar_events::subjects::NUMBER_OWNERS_SUBJECT
+//! [`ACTIVE_PORTS_SUBJECT`]: crossbar_events::subjects::ACTIVE_PORTS_SUBJECT
 
 use async_trait::async_trait;
 use crossbar_crud::db::Db;
@@ -12,9 +16,6 @@ use crossbar_events::RequestHandler;
 use serde_json::{json, Map, Value};
 
 use crate::store::numbers;
-
-pub const OWNERS_SUBJECT: &str = "crossbar.rpc.numbers.number.owners";
-pub const ACTIVE_PORTS_SUBJECT: &str = "crossbar.rpc.numbers.port_requests.active";
 
 /// Most numbers one owners question may carry.
 pub const MAX_NUMBERS: usize = 1000;

@@ -1,12 +1,14 @@
 //! Questions other services ask this one over the bus (request-reply).
 //!
-//! [`EVALUATE_SUBJECT`] — the callflow simulator's `temporal_route`:
+//! [`TEMPORAL_EVALUATE_SUBJECT`] — the callflow simulator's `temporal_route`:
 //! `{"account_id": A, "at": <unix seconds>, "ids": [rule or rule-set ids, in order]}` →
 //! `{"timezone": "...", "at": "<RFC 3339>", "results": [{"id", "kind", "name",
 //! "active", "matched_rule_ids", "next_change"}]}`, one result per id, in the order
 //! asked. `kind` is `temporal_rule`, `temporal_rule_set`, or `null` for an id that is
 //! not a live rule or set of the account (`active` false). A set is active when any
 //! of its member rules is.
+//!
+//! [`TEMPORAL_EVALUATE_SUBJECT`]: crossbar_events::subjects::TEMPORAL_EVALUATE_SUBJECT
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat};
@@ -18,13 +20,10 @@ use crate::domain::temporal::{self, TemporalRule};
 use crate::handlers::evaluate::{resolve_timezone, NEXT_CHANGE_HORIZON_DAYS};
 use crate::OfficeHoursService;
 
-/// Subject of the temporal evaluation question.
-pub const EVALUATE_SUBJECT: &str = "crossbar.rpc.office_hours.temporal.evaluate";
-
 /// Most ids one evaluation may carry.
 const MAX_IDS: usize = 200;
 
-/// Answers [`EVALUATE_SUBJECT`].
+/// Answers [`TEMPORAL_EVALUATE_SUBJECT`].
 pub struct TemporalEvaluator {
     pub service: OfficeHoursService,
 }

@@ -38,6 +38,12 @@ pub struct Config {
     pub services: String,
     /// NATS server(s) of the distributed mode (JetStream enabled).
     pub nats_url: Option<String>,
+    /// Deliveries of one event to a service's consumer before it is given up on and
+    /// published to `deadletter.<subject>` (stream `CROSSBAR_DEADLETTER`).
+    pub nats_max_deliver: u32,
+    /// Waits before the 2nd, 3rd, ... delivery of an event a consumer failed on, in
+    /// milliseconds (the last one repeats), e.g. `CROSSBAR_NATS_RETRY_BACKOFF_MS=[1000,5000]`.
+    pub nats_retry_backoff_ms: Vec<u64>,
     /// On SIGTERM: seconds the server keeps answering (with `Connection: close`, and
     /// 503 on `/readyz`) before it stops listening, so the gateway and load balancers
     /// stop sending it requests without any being cut off. Ctrl-C stops at once.
@@ -65,6 +71,8 @@ impl Default for Config {
             gateway_timeout_secs: 30,
             services: "all".into(),
             nats_url: None,
+            nats_max_deliver: 5,
+            nats_retry_backoff_ms: vec![1_000, 5_000, 30_000],
             shutdown_drain_secs: 5,
             jwt_key_file: None,
         }
@@ -102,7 +110,28 @@ impl Config {
                 ));
             }
         }
+        if self.nats_max_deliver == 0 {
+            return Err("CROSSBAR_NATS_MAX_DELIVER must be at least 1".into());
+        }
+        if self.nats_retry_backoff_ms.is_empty() {
+            return Err(
+                "CROSSBAR_NATS_RETRY_BACKOFF_MS needs at least one wait, e.g. [1000,5000]".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The NATS bus settings of a process labelled `service` (its durable consumers'
+    /// name).
+    pub fn nats_options(&self, service: impl Into<String>) -> crossbar_events::NatsOptions {
+        let mut options = crossbar_events::NatsOptions::new(service);
+        options.max_deliver = self.nats_max_deliver;
+        options.retry_backoff = self
+            .nats_retry_backoff_ms
+            .iter()
+            .map(|ms| std::time::Duration::from_millis(*ms))
+            .collect();
+        options
     }
 
     /// The services this process hosts (validated names, in start order).
@@ -201,5 +230,41 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn event_retries_are_configurable_and_checked() {
+        let c: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                "nats_max_deliver = 3\nnats_retry_backoff_ms = [200, 500]",
+            ))
+            .extract()
+            .unwrap();
+        c.validate().unwrap();
+        let options = c.nats_options("numbers");
+        assert_eq!(options.service, "numbers");
+        assert_eq!(options.max_deliver, 3);
+        assert_eq!(
+            options.retry_backoff,
+            vec![
+                std::time::Duration::from_millis(200),
+                std::time::Duration::from_millis(500)
+            ]
+        );
+        for bad in [
+            Config {
+                nats_max_deliver: 0,
+                ..Config::default()
+            },
+            Config {
+                nats_retry_backoff_ms: Vec::new(),
+                ..Config::default()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
+        let defaults = Config::default().nats_options("all");
+        assert_eq!(defaults.max_deliver, 5);
+        assert_eq!(defaults.retry_backoff.len(), 3);
     }
 }

@@ -17,7 +17,7 @@ use crossbar_callflows::CallflowsService;
 use crossbar_crud::api::RouteCatalog;
 use crossbar_crud::{Doc, Endpoint, Payload};
 use crossbar_envelope::{ApiError, ApiResult};
-use crossbar_events::{Bus, InProcessBus, NatsBus, NatsOptions};
+use crossbar_events::{Bus, InProcessBus, NatsBus};
 use crossbar_numbers::NumbersService;
 use crossbar_office_hours::{OfficeHoursService, UserLookup};
 use crossbar_schema::SchemaRegistry;
@@ -61,7 +61,7 @@ impl Node {
                 } else {
                     services.join("+")
                 };
-                let bus = NatsBus::connect(url, NatsOptions::new(label))
+                let bus = NatsBus::connect(url, config.nats_options(label))
                     .await
                     .map_err(|e| format!("NATS at {url}: {e}"))?;
                 Arc::new(bus)

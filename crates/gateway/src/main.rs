@@ -148,12 +148,10 @@ async fn run() -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let outbox = match config.nats_url.as_deref().filter(|u| !u.trim().is_empty()) {
                 Some(url) => {
-                    let bus = crossbar_events::NatsBus::connect(
-                        url,
-                        crossbar_events::NatsOptions::new("keys-rotate"),
-                    )
-                    .await
-                    .map_err(|e| format!("NATS at {url}: {e}"))?;
+                    let bus =
+                        crossbar_events::NatsBus::connect(url, config.nats_options("keys-rotate"))
+                            .await
+                            .map_err(|e| format!("NATS at {url}: {e}"))?;
                     Some(crossbar_events::Outbox::new(
                         db.write.clone(),
                         std::sync::Arc::new(bus),

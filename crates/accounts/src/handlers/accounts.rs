@@ -250,10 +250,7 @@ pub async fn put_child(
 
 /// The gateway's creation id of the request, when the body names no id of its own.
 fn creation_id<'a>(req: &'a HttpRequest, data: &Map<String, Value>) -> Option<&'a str> {
-    req.headers()
-        .get(crossbar_crud::CREATE_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| ids::is_valid_id(id) && !data.contains_key("id"))
+    crossbar_crud::creation_id(req).filter(|_| !data.contains_key("id"))
 }
 
 /// The child of `parent` an earlier attempt of the same creation made, if any.

@@ -8,18 +8,8 @@ use actix_web::{test, web, App, HttpRequest, HttpResponse};
 use crossbar_telemetry::http::{set_matched_route, UNMATCHED_ROUTE};
 use crossbar_telemetry::telemetry_middleware;
 
-const TEMPLATE: &str = "/v2/accounts/{account_id}/things/{thing_id}";
-
-/// A catch-all that knows one template, like the proxy knows the services' templates.
-async fn catch_all(req: HttpRequest) -> HttpResponse {
-    let parts: Vec<&str> = req.path().split('/').filter(|s| !s.is_empty()).collect();
-    if let ["v2", "accounts", _, "things", _] = parts.as_slice() {
-        set_matched_route(&req, TEMPLATE);
-        HttpResponse::Ok().finish()
-    } else {
-        HttpResponse::NotFound().finish()
-    }
-}
+mod common;
+use common::{catch_all, TEMPLATE};
 
 /// An actix route whose pattern wins even if its handler names another template.
 async fn known(req: HttpRequest) -> HttpResponse {

@@ -4,56 +4,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::TcpListener;
-use std::time::Duration;
 
-use actix_web::{test, web, App, HttpResponse, HttpServer};
+use actix_web::test;
 use crossbar_gateway::gateway_app;
-use crossbar_gateway::proxy::{Gateway, GatewaySettings, DRAINING_HEADER};
+use crossbar_gateway::proxy::{Gateway, DRAINING_HEADER};
 
-/// A stand-in replica: documents one route, answers with its name (and, when
-/// `draining`, the draining header).
-fn replica(name: &'static str, draining: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = HttpServer::new(move || {
-        App::new()
-            .route(
-                "/v2/openapi.json",
-                web::get().to(|| async {
-                    HttpResponse::Ok().json(serde_json::json!({
-                        "openapi": "3.1.0",
-                        "paths": {"/v2/accounts/{account_id}": {"get": {}}}
-                    }))
-                }),
-            )
-            .default_service(web::to(move || async move {
-                let mut answer = HttpResponse::Ok();
-                if draining {
-                    answer.insert_header((DRAINING_HEADER, "1"));
-                }
-                answer.json(serde_json::json!({"data": {"replica": name}}))
-            }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(server);
-    url
-}
+mod common;
+use common::{settings, stand_in_url};
+
+const ACCOUNT: &[&str] = &["/v2/accounts/{account_id}"];
 
 #[actix_web::test]
 async fn a_draining_replica_is_passed_over_and_the_header_stays_inside() {
-    let gateway = Gateway::new(GatewaySettings {
-        upstreams: BTreeMap::from([(
-            "accounts".to_string(),
-            vec![replica("draining", true), replica("serving", false)],
-        )]),
-        body_limit_bytes: 1024 * 1024,
-        upstream_timeout: Duration::from_secs(5),
-        cors_allowed_origins: vec![],
-    });
+    let gateway = Gateway::new(settings(BTreeMap::from([(
+        "accounts".to_string(),
+        vec![
+            stand_in_url(ACCOUNT, "draining", true),
+            stand_in_url(ACCOUNT, "serving", false),
+        ],
+    )])));
     let unreachable = gateway.refresh_routes(&awc::Client::default()).await;
     assert!(unreachable.is_empty(), "{unreachable:?}");
     let app = test::init_service(gateway_app!(gateway)).await;

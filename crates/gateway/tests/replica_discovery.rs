@@ -8,12 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use actix_web::{test, web, App, HttpResponse, HttpServer};
+use actix_web::test;
 use crossbar_gateway::discovery::Resolve;
 use crossbar_gateway::gateway_app;
-use crossbar_gateway::proxy::{Gateway, GatewaySettings};
+use crossbar_gateway::proxy::Gateway;
+
+mod common;
+use common::{settings, stand_in};
 
 const NAME: &str = "crossbar-accounts-pods";
 
@@ -42,26 +44,7 @@ impl Resolve for FakeDns {
 
 /// A stand-in replica on `listener`: documents one route, answers with its own name.
 fn replica(listener: TcpListener, name: &'static str) {
-    let server = HttpServer::new(move || {
-        App::new()
-            .route(
-                "/v2/openapi.json",
-                web::get().to(|| async {
-                    HttpResponse::Ok().json(serde_json::json!({
-                        "openapi": "3.1.0",
-                        "paths": {"/v2/accounts/{account_id}": {"get": {}}}
-                    }))
-                }),
-            )
-            .default_service(web::to(move || async move {
-                HttpResponse::Ok().json(serde_json::json!({"data": {"replica": name}}))
-            }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(server);
+    stand_in(listener, &["/v2/accounts/{account_id}"], name, false);
 }
 
 /// Two listeners on the same port, one on 127.0.0.1 and one on 127.0.0.2.
@@ -84,15 +67,10 @@ async fn requests_are_spread_over_every_resolved_address() {
     let dns = Arc::new(FakeDns::default());
     dns.answer(Some(&["127.0.0.1", "127.0.0.2"]));
     let gateway = Gateway::with_resolver(
-        GatewaySettings {
-            upstreams: BTreeMap::from([(
-                "accounts".to_string(),
-                vec![format!("http://{NAME}:{port}")],
-            )]),
-            body_limit_bytes: 1024 * 1024,
-            upstream_timeout: Duration::from_secs(5),
-            cors_allowed_origins: vec![],
-        },
+        settings(BTreeMap::from([(
+            "accounts".to_string(),
+            vec![format!("http://{NAME}:{port}")],
+        )])),
         dns.clone(),
     );
     // Before the first resolution: the URL as configured.

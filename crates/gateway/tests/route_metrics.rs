@@ -3,40 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use actix_web::{test, web, App, HttpResponse, HttpServer};
+use actix_web::test;
 use crossbar_gateway::gateway_app;
-use crossbar_gateway::proxy::{Gateway, GatewaySettings};
+use crossbar_gateway::proxy::Gateway;
+
+mod common;
+use common::{settings, stand_in_url};
 
 const DEVICE: &str = "/v2/accounts/{account_id}/devices/{device_id}";
-
-/// A stand-in service: its OpenAPI document names one template; it answers anything.
-async fn upstream() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(|| {
-        App::new()
-            .route(
-                "/v2/openapi.json",
-                web::get().to(|| async {
-                    HttpResponse::Ok().json(serde_json::json!({
-                        "openapi": "3.1.0",
-                        "paths": {DEVICE: {"get": {}}, "/v2/openapi.json": {"get": {}}}
-                    }))
-                }),
-            )
-            .default_service(web::to(|| async {
-                HttpResponse::Ok().json(serde_json::json!({"status": "success", "data": {}}))
-            }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(server);
-    format!("http://127.0.0.1:{port}")
-}
 
 fn counter<'a>(rendered: &'a str, route: &str, status: u16) -> Option<&'a str> {
     let wanted =
@@ -47,13 +22,11 @@ fn counter<'a>(rendered: &'a str, route: &str, status: u16) -> Option<&'a str> {
 #[actix_web::test]
 async fn forwarded_requests_are_labelled_with_the_matched_template() {
     crossbar_telemetry::metrics::install().expect("recorder");
-    let base = upstream().await;
-    let gateway = Gateway::new(GatewaySettings {
-        upstreams: BTreeMap::from([("accounts".to_string(), vec![base])]),
-        body_limit_bytes: 1024 * 1024,
-        upstream_timeout: Duration::from_secs(5),
-        cors_allowed_origins: vec![],
-    });
+    let base = stand_in_url(&[DEVICE, "/v2/openapi.json"], "only", false);
+    let gateway = Gateway::new(settings(BTreeMap::from([(
+        "accounts".to_string(),
+        vec![base],
+    )])));
     let unreachable = gateway.refresh_routes(&awc::Client::default()).await;
     assert!(unreachable.is_empty(), "{unreachable:?}");
     let app = test::init_service(gateway_app!(gateway)).await;

@@ -5,9 +5,9 @@
 //! replica keeps its own copy); a miss asks the accounts service ([`RemoteDirectory`])
 //! and remembers the answer. So the hot path needs no round trip, and a process keeps
 //! serving the accounts it knows while NATS or the accounts service is away: an entry
-//! older than [`AccountProjection::max_age`] is asked again, but still served when the
-//! question cannot be answered. User questions (login, API keys) always go to the
-//! accounts service: credentials never leave it.
+//! older than the max age ([`DEFAULT_MAX_AGE`]) is asked again, but still served when
+//! the question cannot be answered ([`ProjectionMap::get_or_ask`]). User questions
+//! (login, API keys) always go to the accounts service: credentials never leave it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,16 +17,16 @@ use crossbar_authz::{
     AccountDirectory, AccountRef, AccountSelector, CredentialMethod, UserDirectory, UserRef,
 };
 use crossbar_envelope::ApiError;
-use crossbar_events::projection::{Known, ProjectionMap};
+use crossbar_events::projection::ProjectionMap;
 use crossbar_events::subjects::ACCOUNT_EVENTS_PREFIX;
 use crossbar_events::{Bus, Event, EventHandler};
 use serde_json::Value;
 
 use crate::remote::RemoteDirectory;
 
-/// How long an entry is trusted without being asked again (events keep it current;
-/// this only bounds how long a missed event could go unnoticed).
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long an entry is trusted without being asked again: the projections' shared
+/// [`crossbar_events::projection::DEFAULT_MAX_AGE`].
+pub const DEFAULT_MAX_AGE: Duration = crossbar_events::projection::DEFAULT_MAX_AGE;
 
 /// More accounts than this and the projection starts over (a bound on memory; the
 /// entries are small, ~200 bytes each).
@@ -117,28 +117,9 @@ impl EventHandler for AccountProjection {
 #[async_trait]
 impl AccountDirectory for AccountProjection {
     async fn account(&self, id: &str) -> Result<Option<AccountRef>, ApiError> {
-        match self.accounts.get(id) {
-            Known::Fresh(account) => Ok(Some(account)),
-            Known::Stale(stale) => match self.remote.account(id).await {
-                Ok(Some(account)) => {
-                    self.accounts.insert(id, account.clone());
-                    Ok(Some(account))
-                }
-                Ok(None) => {
-                    self.accounts.remove(id);
-                    Ok(None)
-                }
-                Err(error) => {
-                    tracing::warn!(account_id = id, %error, "accounts service unreachable; serving the projected account");
-                    Ok(Some(stale))
-                }
-            },
-            Known::Unknown => match self.remote.account(id).await? {
-                Some(account) => Ok(Some(self.accounts.insert_if_absent(id, account))),
-                // Unknown accounts are not remembered: they may be created later.
-                None => Ok(None),
-            },
-        }
+        self.accounts
+            .get_or_ask(id, || self.remote.account(id))
+            .await
     }
 }
 
@@ -179,6 +160,7 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+    use crossbar_events::projection::Known;
     use crossbar_events::subjects::ACCOUNTS_DIRECTORY_SUBJECT;
     use crossbar_events::{InProcessBus, RequestHandler};
     use serde_json::json;

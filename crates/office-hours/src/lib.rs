@@ -18,9 +18,8 @@ use actix_web::web;
 use async_trait::async_trait;
 use crossbar_crud::Documents;
 use crossbar_envelope::ApiError;
-use crossbar_events::subjects::{
-    ACCOUNT_DELETED_SUBJECT, ACCOUNT_EVENTS_PREFIX, TEMPORAL_EVALUATE_SUBJECT,
-};
+use crossbar_events::projection::DEFAULT_MAX_AGE;
+use crossbar_events::subjects::{ACCOUNT_DELETED_SUBJECT, TEMPORAL_EVALUATE_SUBJECT};
 use crossbar_events::{Bus, Outbox};
 use crossbar_schema::SchemaRegistry;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -41,7 +40,7 @@ pub const DEFAULT_TIMEZONE: &str = "America/Los_Angeles";
 
 /// Where this service learns an account's IANA time zone (the account document's
 /// `timezone`): [`events::TimezoneProjection`], fed by account events with a
-/// request-reply fallback on a miss.
+/// request-reply fallback on a miss, serving what it knows while nobody answers.
 #[async_trait]
 pub trait AccountTimezones: Send + Sync {
     /// The account's `timezone` as stored (`None`: account unknown or no zone set).
@@ -92,10 +91,7 @@ impl OfficeHoursService {
         )
         .await;
         let docs = Documents::new(&db, outbox, schemas, "office_hours");
-        let projection = Arc::new(events::TimezoneProjection::new(bus.clone()));
-        // Every replica keeps its own projection: every replica hears of every change.
-        bus.subscribe_broadcast(ACCOUNT_EVENTS_PREFIX, projection.clone())
-            .await;
+        let projection = events::TimezoneProjection::start(bus.clone(), DEFAULT_MAX_AGE).await;
         let service = Self {
             docs: docs.clone(),
             users,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::CallflowsService;
 
-/// Answers [`CALLFLOW_LOOKUP_SUBJECT`].
+/// Answers [`CALLFLOW_LOOKUP_SUBJECT`](crossbar_events::subjects::CALLFLOW_LOOKUP_SUBJECT).
 pub struct Lookup {
     pub service: CallflowsService,
 }

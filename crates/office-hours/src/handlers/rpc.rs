@@ -23,7 +23,7 @@ use crate::OfficeHoursService;
 /// Most ids one evaluation may carry.
 const MAX_IDS: usize = 200;
 
-/// Answers [`TEMPORAL_EVALUATE_SUBJECT`].
+/// Answers [`TEMPORAL_EVALUATE_SUBJECT`](crossbar_events::subjects::TEMPORAL_EVALUATE_SUBJECT).
 pub struct TemporalEvaluator {
     pub service: OfficeHoursService,
 }

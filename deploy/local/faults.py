@@ -13,14 +13,19 @@
     after NATS is back, the numbers service's `used_by` converges (counted);
 (c) PostgreSQL stopped and started: answers during the outage (503 in Kazoo's shape)
     and time to recover on its own.
-(d) dead-lettering is shown by crates/events/tests/nats.rs
-    (a_failing_event_is_dead_lettered_and_does_not_block_the_others).
+(d) a poison message on the event stream (a callflow event no consumer can read, as a
+    broken producer would publish) between callflow writes: the numbers service's
+    consumer dead-letters it (read back from the dead-letter stream) and the callflow
+    events after it still mark their numbers. (A handler that keeps failing, retried
+    with backoff and then dead-lettered: crates/events/tests/nats.rs.)
 Exit status 0 only when every expectation holds. Standard library only.
 """
+import base64
 import hashlib
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -222,6 +227,19 @@ def write_across_services(i):
     return write_device(i)
 
 
+def wait_used_by_callflow(numbers, seconds):
+    """The numbers of `numbers` not (yet) marked used_by=callflow after up to `seconds`."""
+    deadline = time.time() + seconds
+    pending = set(numbers)
+    while pending and time.time() < deadline:
+        for n in list(pending):
+            s, b = call("GET", f"/v2/accounts/{account}/phone_numbers/{n}", token)
+            if s == 200 and b["data"].get("_read_only", {}).get("used_by") == "callflow":
+                pending.discard(n)
+        time.sleep(0.3)
+    return pending
+
+
 def nats_outage():
     cluster("nats-stop")
     time.sleep(10)
@@ -239,14 +257,7 @@ print(f"  during ~12 s (10 s without NATS): reads {stats['reads']}, failed {len(
 expect(not stats["read_fail"], "no read failed")
 expect(routed and rules and devices and not stats["write_fail"],
        "every write succeeded (accounts, callflows and office-hours processes)")
-deadline = time.time() + 90
-pending = set(routed)
-while pending and time.time() < deadline:
-    for n in list(pending):
-        s, b = call("GET", f"/v2/accounts/{account}/phone_numbers/{n}", token)
-        if s == 200 and b["data"].get("_read_only", {}).get("used_by") == "callflow":
-            pending.discard(n)
-    time.sleep(0.5)
+pending = wait_used_by_callflow(routed, 90)
 print(f"  after NATS is back: {len(routed) - len(pending)}/{len(routed)} numbers marked used_by=callflow "
       f"within {time.time() - back:.1f} s")
 expect(not pending, "every callflow event reached the numbers service")
@@ -256,6 +267,104 @@ s, b = call("GET", f"/v2/accounts/{account}/phone_numbers", token)
 marked = [n for n, v in (b.get("data", {}).get("numbers") or {}).items() if v.get("used_by") == "callflow"]
 print(f"  numbers marked used_by=callflow in the account's listing: {len(marked)} (callflows created: {len(routed)})")
 expect(s == 200 and sorted(marked) == sorted(routed), "marked numbers are exactly the routed ones")
+
+# (d) A poison message between callflow writes: dead-lettered, the others flow on.
+class Nats:
+    """Just enough of the NATS client protocol for JetStream API requests."""
+
+    def __init__(self, url):
+        host, port = url.split("://", 1)[-1].rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.buf = b""
+        self._line()  # INFO
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true}\r\n')
+        self.sock.sendall(b"SUB _INBOX.faults.* 1\r\n")
+        self.asked = 0
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("nats closed the connection")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def _bytes(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def request(self, subject, payload):
+        self.asked += 1
+        inbox = f"_INBOX.faults.{self.asked}"
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.sock.sendall(f"PUB {subject} {inbox} {len(body)}\r\n".encode() + body + b"\r\n")
+        while True:
+            line = self._line()
+            if line == "PING":
+                self.sock.sendall(b"PONG\r\n")
+            elif line.startswith("MSG ") and line.split()[1] == inbox:
+                return json.loads(self._bytes(int(line.split()[-1])))
+            elif line.startswith("HMSG ") and line.split()[1] == inbox:
+                raw = self._bytes(int(line.split()[-1]))
+                raise RuntimeError(f"no answer on {subject}: {raw[:80]!r}")
+            elif line.startswith(("MSG ", "HMSG ")):
+                self._bytes(int(line.split()[-1]))
+            elif line.startswith("-ERR"):
+                raise RuntimeError(line)
+
+
+print("(d) a poison message on the event stream between callflow writes")
+nats = Nats(STATE["NATS_URL"])
+dead_before = nats.request("$JS.API.STREAM.INFO.CROSSBAR_DEADLETTER", b"")["state"]["last_seq"]
+poison_numbers = [f"{prefix}{i:04d}" for i in range(60, 70)]
+csv = "number,city\n" + "".join(f"{n},SF\n" for n in poison_numbers)
+s, b = call("PUT", "/v2/phone_numbers/inventory", master_token, csv.encode(), ctype="text/csv")
+assert s == 200, b
+for n in poison_numbers:
+    assert call("PUT", f"/v2/accounts/{account}/phone_numbers/{n}", token)[0] == 201
+    assert call("PUT", f"/v2/accounts/{account}/phone_numbers/{n}/activate", token)[0] == 200
+time.sleep(1)
+routed_after = []
+poison_seq = None
+for i, n in enumerate(poison_numbers):
+    if i == 2:
+        ack = nats.request("events.crossbar.callflows.callflow.created", b"{not an event")
+        poison_seq = ack.get("seq")
+    s, b = call("PUT", f"/v2/accounts/{account}/callflows", token,
+                {"data": {"name": f"after poison {n}", "numbers": [n], "flow": {"module": "hangup", "data": {}}}})
+    if s == 201:
+        routed_after.append(n)
+published = time.time()
+pending = wait_used_by_callflow(routed_after, 60)
+print(f"  poison at stream sequence {poison_seq} after 2 of {len(poison_numbers)} callflows; "
+      f"{len(routed_after) - len(pending)}/{len(routed_after)} numbers marked used_by=callflow "
+      f"within {time.time() - published:.1f} s")
+expect(poison_seq is not None and len(routed_after) == len(poison_numbers),
+       "the poison message was stored and every callflow was created")
+expect(not pending, "the events after the poison message reached the numbers service")
+dead = []
+end = time.time() + 15
+while time.time() < end:
+    last = nats.request("$JS.API.STREAM.INFO.CROSSBAR_DEADLETTER", b"")["state"]["last_seq"]
+    for seq in range(dead_before + 1 + len(dead), last + 1):
+        got = nats.request("$JS.API.STREAM.MSG.GET.CROSSBAR_DEADLETTER", {"seq": seq})
+        dead.append(json.loads(base64.b64decode(got["message"]["data"])))
+    if any(d.get("service") == "numbers" and d.get("stream_sequence") == poison_seq for d in dead):
+        break
+    time.sleep(0.5)
+mine = [d for d in dead if d.get("stream_sequence") == poison_seq]
+print(f"  dead-lettered copies of the poison message: {len(mine)} "
+      f"(by {sorted(set(d.get('consumer', '?') for d in mine))}); "
+      f"first error: {mine[0].get('error', '')[:70] if mine else '-'}")
+expect(any(d.get("service") == "numbers" for d in mine),
+       "the numbers service's consumer dead-lettered the poison message")
+expect(all(d.get("event") == "{not an event" for d in mine), "the dead letter keeps the message as it was")
 
 # (c) PostgreSQL stopped, then started again.
 print("(c) PostgreSQL stopped for 5 s, then started")
@@ -298,7 +407,6 @@ new_kid = json.loads(rotated.strip().splitlines()[-1])["kid"]
 
 
 def kid_of(jwt):
-    import base64
     header = jwt.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
 
@@ -322,6 +430,5 @@ if new_token:
           f"{len(answers)}, statuses {sorted(set(answers))}")
     expect(set(answers) == {200}, "every process accepts tokens of the new key and of the old one")
 
-print("(d) dead letter: crates/events/tests/nats.rs a_failing_event_is_dead_lettered_and_does_not_block_the_others")
 print("faults:", "all expectations hold" if OK else "SOME EXPECTATIONS FAILED")
 sys.exit(0 if OK else 1)

@@ -38,9 +38,9 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// A replica that forwards every request to `real` (one connection each, closed after
-/// the answer) and relays the answer — except for PUTs, which it forwards, lets `real`
-/// carry out completely, and then drops the connection without a word (a replica that
-/// died after its commit). Counts the PUTs it swallowed.
+/// the answer) and relays the answer — except for writes (PUT, POST, PATCH), which it
+/// forwards, lets `real` carry out completely, and then drops the connection without a
+/// word (a replica that died after its commit). Counts the writes it swallowed.
 fn dying_replica(real: &str) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -64,7 +64,10 @@ fn dying_replica(real: &str) -> (String, Arc<AtomicUsize>) {
                 upstream.write_all(forwarded.as_bytes()).unwrap();
                 let mut answer = Vec::new();
                 upstream.read_to_end(&mut answer).unwrap();
-                if line.starts_with("PUT ") {
+                if ["PUT ", "POST ", "PATCH "]
+                    .iter()
+                    .any(|m| line.starts_with(m))
+                {
                     counter.fetch_add(1, Ordering::SeqCst);
                     return; // the connection drops, unanswered
                 }
@@ -196,6 +199,43 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         swallowed.load(Ordering::SeqCst) >= swallowed_before + 2,
         "{swallowed:?}"
     );
+
+    // Updates (POST replaces, PATCH merges) sent again leave the same document: each
+    // kind is sent until one attempt was swallowed by the dying replica (and retried).
+    let device = &created[0];
+    let device_path = format!("/v2/accounts/{account}/devices/{device}");
+    let account_path = format!("/v2/accounts/{account}");
+    let updates = [
+        ("POST", &device_path, json!({"data": {"name": "desk"}})),
+        (
+            "PATCH",
+            &device_path,
+            json!({"data": {"caller_id": {"internal": {"number": "102"}}}}),
+        ),
+        (
+            "PATCH",
+            &account_path,
+            json!({"data": {"timezone": "Europe/Paris"}}),
+        ),
+    ];
+    for (method, path, body) in updates {
+        let mut retried = false;
+        for _ in 0..4 {
+            let before = swallowed.load(Ordering::SeqCst);
+            let answer = via.call(method, path, Some(&token), Some(body.clone()));
+            assert_eq!(answer.status, 200, "{method} {path}: {:?}", answer.body);
+            if swallowed.load(Ordering::SeqCst) > before {
+                retried = true;
+                break;
+            }
+        }
+        assert!(retried, "no {method} {path} reached the dying replica");
+    }
+    let read = server.call("GET", &device_path, Some(&token), None);
+    assert_eq!(read.body["data"]["name"], "desk");
+    assert_eq!(read.body["data"]["caller_id"]["internal"]["number"], "102");
+    let account_read = server.call("GET", &account_path, Some(&token), None);
+    assert_eq!(account_read.body["data"]["timezone"], "Europe/Paris");
 }
 
 #[test]

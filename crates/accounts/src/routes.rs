@@ -34,11 +34,11 @@ pub fn configure(service: &AccountsService, cfg: &mut web::ServiceConfig) {
         )
         .post(
             accounts::post,
-            Doc::update("Replace an account", Some("accounts")),
+            Doc::update("Replace an account", Some("accounts")).replayable(),
         )
         .patch(
             accounts::patch,
-            Doc::update("Change some fields of an account", None),
+            Doc::update("Change some fields of an account", None).replayable(),
         )
         .delete(
             accounts::delete,

@@ -33,7 +33,8 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
             Doc::update(
                 "Where does a call to `number` at `at` go: the resolved callflow and the path of nodes",
                 None,
-            ),
+            )
+            .replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{collection}/{{id}}/lint"), TAG)
@@ -60,11 +61,11 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
         )
         .post(
             crud::replace,
-            Doc::update("Replace a callflow", Some("callflows")),
+            Doc::update("Replace a callflow", Some("callflows")).replayable(),
         )
         .patch(
             crud::patch,
-            Doc::update("Change some fields of a callflow", None),
+            Doc::update("Change some fields of a callflow", None).replayable(),
         )
         .delete(crud::delete, Doc::delete("Delete a callflow"))
         .register(cfg);

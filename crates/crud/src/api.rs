@@ -48,7 +48,8 @@ pub struct Doc {
     /// retry it on another replica (OpenAPI extension [`REPLAYABLE_EXTENSION`]): a
     /// creation that honours [`crate::CREATE_ID_HEADER`] (sent again with the same id, it
     /// answers what the first attempt created instead of creating another), or an
-    /// operation whose repetition is harmless (a login).
+    /// operation whose repetition is harmless (a login, a read-only POST, an update:
+    /// sent again it leaves the same document).
     pub replayable: bool,
 }
 

@@ -75,10 +75,15 @@ pub fn register_resource(
     Endpoint::new(item, tag)
         .data(binding)
         .get(read, Doc::read(&format!("Read a {kind}")))
-        .post(replace, Doc::update(&format!("Replace a {kind}"), schema))
+        // An update sent again leaves the same document (last writer wins, as in
+        // Kazoo), so the gateway may retry one whose replica died mid-request.
+        .post(
+            replace,
+            Doc::update(&format!("Replace a {kind}"), schema).replayable(),
+        )
         .patch(
             patch,
-            Doc::update(&format!("Change some fields of a {kind}"), None),
+            Doc::update(&format!("Change some fields of a {kind}"), None).replayable(),
         )
         .delete(delete, Doc::delete(&format!("Delete a {kind}")))
         .register(cfg);

@@ -79,11 +79,11 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         )
         .post(
             collection_replace,
-            Doc::update("Replace several numbers' documents", None),
+            Doc::update("Replace several numbers' documents", None).replayable(),
         )
         .patch(
             collection_patch,
-            Doc::update("Change several numbers' documents", None),
+            Doc::update("Change several numbers' documents", None).replayable(),
         )
         .delete(collection_release, Doc::delete("Release several numbers"))
         .register(cfg);
@@ -121,14 +121,14 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         .data(api.clone())
         .post(
             check,
-            Doc::update("Whether numbers are available (`data.numbers`)", None),
+            Doc::update("Whether numbers are available (`data.numbers`)", None).replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{base}/locality"), TAG)
         .data(api.clone())
         .post(
             locality,
-            Doc::update("Locality of numbers (`data.numbers`)", None),
+            Doc::update("Locality of numbers (`data.numbers`)", None).replayable(),
         )
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}"), TAG)
@@ -144,9 +144,12 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         )
         .post(
             replace,
-            Doc::update("Replace a number's document", Some("phone_numbers")),
+            Doc::update("Replace a number's document", Some("phone_numbers")).replayable(),
         )
-        .patch(patch, Doc::update("Change some fields of a number", None))
+        .patch(
+            patch,
+            Doc::update("Change some fields of a number", None).replayable(),
+        )
         .delete(release, Doc::delete("Release a number"))
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/activate"), TAG)

@@ -87,11 +87,12 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
             Doc::update(
                 "Replace a port request (editable states only)",
                 Some("port_requests"),
-            ),
+            )
+            .replayable(),
         )
         .patch(
             patch,
-            Doc::update("Change some fields of a port request", None),
+            Doc::update("Change some fields of a port request", None).replayable(),
         )
         .delete(
             delete,

@@ -38,7 +38,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// A replica that forwards every request to `real` (one connection each, closed after
-/// the answer) and relays the answer — except for writes (PUT, POST, PATCH), which it
+/// the answer) and relays the answer — except for writes (PUT, POST, PATCH, DELETE), which it
 /// forwards, lets `real` carry out completely, and then drops the connection without a
 /// word (a replica that died after its commit). Counts the writes it swallowed.
 fn dying_replica(real: &str) -> (String, Arc<AtomicUsize>) {
@@ -64,7 +64,7 @@ fn dying_replica(real: &str) -> (String, Arc<AtomicUsize>) {
                 upstream.write_all(forwarded.as_bytes()).unwrap();
                 let mut answer = Vec::new();
                 upstream.read_to_end(&mut answer).unwrap();
-                if ["PUT ", "POST ", "PATCH "]
+                if ["PUT ", "POST ", "PATCH ", "DELETE "]
                     .iter()
                     .any(|m| line.starts_with(m))
                 {
@@ -236,6 +236,22 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
     assert_eq!(read.body["data"]["caller_id"]["internal"]["number"], "102");
     let account_read = server.call("GET", &account_path, Some(&token), None);
     assert_eq!(account_read.body["data"]["timezone"], "Europe/Paris");
+
+    // A deletion sent again answers the deletion its first attempt made (not 404).
+    let mut retried = false;
+    for device in &created[1..] {
+        let before = swallowed.load(Ordering::SeqCst);
+        let path = format!("/v2/accounts/{account}/devices/{device}");
+        let deleted = via.call("DELETE", &path, Some(&token), None);
+        assert_eq!(deleted.status, 200, "DELETE {path}: {:?}", deleted.body);
+        assert_eq!(deleted.body["data"]["id"], device.as_str());
+        assert_eq!(server.call("GET", &path, Some(&token), None).status, 404);
+        if swallowed.load(Ordering::SeqCst) > before {
+            retried = true;
+            break;
+        }
+    }
+    assert!(retried, "no DELETE reached the dying replica");
 }
 
 #[test]
@@ -267,6 +283,29 @@ fn the_same_creation_id_creates_once_and_answers_the_same_document() {
         None,
     );
     assert_eq!(listing.body["data"].as_array().unwrap().len(), 1);
+    // A deletion with one request id twice: the second answers the first's deletion;
+    // with another id (or none) a deleted document is 404, as in Kazoo.
+    let delete = |id: Option<&str>| {
+        let headers: Vec<(&str, &str)> = id
+            .map(|id| ("x-crossbar-create-id", id))
+            .into_iter()
+            .collect();
+        server.call_with(
+            "DELETE",
+            &format!("/v2/accounts/{account}/devices/{create_id}"),
+            Some(&token),
+            None,
+            &headers,
+        )
+    };
+    let delete_id = "abababababababababababababababab";
+    let deleted = delete(Some(delete_id));
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let deleted_again = delete(Some(delete_id));
+    assert_eq!(deleted_again.status, 200, "{:?}", deleted_again.body);
+    assert_eq!(deleted_again.body["data"], deleted.body["data"]);
+    assert_eq!(delete(Some("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd")).status, 404);
+    assert_eq!(delete(None).status, 404);
 
     // The id of a document of another kind is no replay: 409 as for any taken id.
     let user = server.call(

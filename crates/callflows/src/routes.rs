@@ -67,6 +67,6 @@ pub fn configure(service: &CallflowsService, cfg: &mut web::ServiceConfig) {
             crud::patch,
             Doc::update("Change some fields of a callflow", None).replayable(),
         )
-        .delete(crud::delete, Doc::delete("Delete a callflow"))
+        .delete(crud::delete, Doc::delete("Delete a callflow").replayable())
         .register(cfg);
 }

@@ -17,6 +17,9 @@ use serde_json::{Map, Value};
 
 use crate::db::{db_error, Db};
 use crate::json::{deep_merge, private_fields, public_fields, strip_request_fields};
+
+/// Private field of a deleted document: the gateway's id of the request that deleted it.
+const DELETED_BY_REQUEST: &str = "pvt_deleted_by_request";
 use crate::listing::{Cursor, ListQuery, SqlBuilder};
 use crate::store::{document, unique_key};
 
@@ -490,12 +493,69 @@ impl Documents {
         ctx: &WriteContext,
         id: &str,
     ) -> Result<StoredDoc, ApiError> {
+        self.soft_delete_replayable(rules, ctx, id, None).await
+    }
+
+    /// DELETE with the gateway's request id ([`crate::CREATE_ID_HEADER`]): kept on the
+    /// deleted document, so the same request sent again (its first attempt's replica
+    /// died before answering) answers the deletion it made instead of 404.
+    pub async fn soft_delete_replayable(
+        &self,
+        rules: &dyn ResourceRules,
+        ctx: &WriteContext,
+        id: &str,
+        request_id: Option<&str>,
+    ) -> Result<StoredDoc, ApiError> {
+        match self.mark_deleted(rules, ctx, id, request_id).await {
+            Err(ApiError::BadIdentifier(missing)) => match request_id {
+                Some(request_id) => self
+                    .deleted_by(ctx, rules.kind(), id, request_id)
+                    .await?
+                    .ok_or(ApiError::BadIdentifier(missing)),
+                None => Err(ApiError::BadIdentifier(missing)),
+            },
+            other => other,
+        }
+    }
+
+    /// The deleted document of `kind` in the caller's account that request
+    /// `request_id` deleted, if any.
+    async fn deleted_by(
+        &self,
+        ctx: &WriteContext,
+        kind: &str,
+        id: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredDoc>, ApiError> {
+        let model = document::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
+        let Some(model) = model.filter(|m| m.account_id == ctx.account_id && m.deleted) else {
+            return Ok(None);
+        };
+        let doc = StoredDoc::from_model(model)?;
+        let by_this_request =
+            doc.doc.get(DELETED_BY_REQUEST).and_then(Value::as_str) == Some(request_id);
+        Ok((doc.kind == kind && by_this_request).then_some(doc))
+    }
+
+    async fn mark_deleted(
+        &self,
+        rules: &dyn ResourceRules,
+        ctx: &WriteContext,
+        id: &str,
+        request_id: Option<&str>,
+    ) -> Result<StoredDoc, ApiError> {
         let existing = self.load(&ctx.account_id, rules.kind(), id).await?;
         rules
             .authorize(ctx, WriteAction::Delete, Some(&existing))
             .await?;
         let mut doc = existing.doc.clone();
         let now = time::now_gregorian();
+        if let Some(request_id) = request_id {
+            doc.insert(DELETED_BY_REQUEST.into(), Value::String(request_id.into()));
+        }
         doc.insert("pvt_deleted".into(), Value::Bool(true));
         doc.insert("pvt_modified".into(), Value::from(now));
         let deleted = StoredDoc {

@@ -85,7 +85,10 @@ pub fn register_resource(
             patch,
             Doc::update(&format!("Change some fields of a {kind}"), None).replayable(),
         )
-        .delete(delete, Doc::delete(&format!("Delete a {kind}")))
+        .delete(
+            delete,
+            Doc::delete(&format!("Delete a {kind}")).replayable(),
+        )
         .register(cfg);
 }
 
@@ -194,13 +197,14 @@ pub async fn patch(
 pub async fn delete(
     scope: AccountScope,
     binding: web::Data<ResourceBinding>,
+    req: HttpRequest,
     id: web::Path<(String, String)>,
 ) -> ApiResult {
     let (_, id) = id.into_inner();
     let ctx = WriteContext::from(&scope);
     let doc = binding
         .docs
-        .soft_delete(binding.rules.as_ref(), &ctx, &id)
+        .soft_delete_replayable(binding.rules.as_ref(), &ctx, &id, creation_id(&req))
         .await?;
     Ok(deleted_reply(binding.rules.view(&doc), doc.revision()))
 }

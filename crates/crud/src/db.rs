@@ -155,15 +155,20 @@ async fn begin_locked(
 /// the lock a fresh snapshot, so the waiter does see what the holder committed.
 ///
 /// On SQLite (embedded mode: one process, one writer connection) the migrations just run.
+///
+/// A schema a newer release has migrated further (versions this binary does not know)
+/// is left as it is, when every migration this binary knows is applied: migrations are
+/// expand-only (docs/operations.md), so this release runs on it — a rollback, or an old
+/// pod restarting during a rollout. sea-orm-migration alone would refuse to start.
 pub async fn run_migrations_locked<M: MigratorTrait>(
     db: &DatabaseConnection,
     service: &str,
 ) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return M::up(db, None).await;
+        return up_unless_newer::<M, _>(db, service).await;
     }
     let txn = begin_locked(db, migration_lock_key(service), service).await?;
-    match M::up(&txn, None).await {
+    match up_unless_newer::<M, _>(&txn, service).await {
         Ok(()) => txn.commit().await,
         Err(error) => {
             // The rollback releases the lock; its own failure would hide the cause.
@@ -171,6 +176,41 @@ pub async fn run_migrations_locked<M: MigratorTrait>(
             Err(error)
         }
     }
+}
+
+/// `M::up`, unless the schema is newer than `M` (see [`run_migrations_locked`]).
+async fn up_unless_newer<'c, M, C>(conn: &'c C, service: &str) -> Result<(), DbErr>
+where
+    M: MigratorTrait,
+    C: ConnectionTrait,
+    &'c C: sea_orm_migration::IntoSchemaManagerConnection<'c>,
+{
+    let known: Vec<String> = M::migrations()
+        .iter()
+        .map(|migration| migration.name().to_string())
+        .collect();
+    let applied: Vec<String> = M::get_migration_models(conn)
+        .await?
+        .into_iter()
+        .map(|model| model.version)
+        .collect();
+    let newer: Vec<&String> = applied.iter().filter(|v| !known.contains(v)).collect();
+    if newer.is_empty() {
+        return M::up(conn, None).await;
+    }
+    let pending: Vec<&String> = known.iter().filter(|v| !applied.contains(v)).collect();
+    if !pending.is_empty() {
+        return Err(DbErr::Custom(format!(
+            "the {service} schema holds migrations of another release ({newer:?}) but not this \
+             release's {pending:?}: migrate it with a release that has both"
+        )));
+    }
+    tracing::warn!(
+        service,
+        newer = ?newer,
+        "the schema is newer than this release (a rollback, or an older replica during a rollout); running on it unchanged"
+    );
+    Ok(())
 }
 
 /// Maps a database error: connection trouble is 503 (retryable), the rest 500.

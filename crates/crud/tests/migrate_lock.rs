@@ -165,3 +165,112 @@ async fn concurrent_unlocked_migrations_collide() {
         "unlocked concurrent migrations never collided: the locked test proves nothing"
     );
 }
+
+/// A migration only a "newer release" has.
+struct NewerTable;
+
+impl sea_orm_migration::MigrationName for NewerTable {
+    fn name(&self) -> &str {
+        "m9901_test_newer_table"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for NewerTable {
+    async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE TABLE IF NOT EXISTS newer_table (id INTEGER)")
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A migration of a release that branched off (unknown to the newer one).
+struct OtherTable;
+
+impl sea_orm_migration::MigrationName for OtherTable {
+    fn name(&self) -> &str {
+        "m9902_test_other_table"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OtherTable {
+    async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE TABLE IF NOT EXISTS other_table (id INTEGER)")
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The next release: `TestMigrator`'s migrations and one more.
+struct NewerMigrator;
+
+impl MigratorTrait for NewerMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(OutboxMigration),
+            Box::new(DocumentsMigration),
+            Box::new(NewerTable),
+        ]
+    }
+}
+
+struct BranchedMigrator;
+
+impl MigratorTrait for BranchedMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(OutboxMigration),
+            Box::new(DocumentsMigration),
+            Box::new(OtherTable),
+        ]
+    }
+}
+
+/// A schema migrated by the next release: the previous release still starts on it (a
+/// rollback, or an old replica restarting mid-rollout); a release missing migrations
+/// of its own there refuses, naming them.
+async fn previous_release_starts_on(db: &Db) {
+    run_migrations_locked::<NewerMigrator>(&db.write, "migrate_newer_test")
+        .await
+        .unwrap();
+    run_migrations_locked::<TestMigrator>(&db.write, "migrate_newer_test")
+        .await
+        .expect("the previous release starts on the newer schema");
+    let refused = run_migrations_locked::<BranchedMigrator>(&db.write, "migrate_newer_test")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("m9901_test_newer_table") && refused.contains("m9902_test_other_table"),
+        "{refused}"
+    );
+    // The newer release itself still has nothing to do.
+    run_migrations_locked::<NewerMigrator>(&db.write, "migrate_newer_test")
+        .await
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn the_previous_release_starts_on_a_schema_the_next_one_migrated_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("newer.sqlite").display()
+    );
+    let db = connect(&url, "main").await.unwrap();
+    previous_release_starts_on(&db).await;
+}
+
+#[actix_web::test]
+async fn the_previous_release_starts_on_a_schema_the_next_one_migrated_postgres() {
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema("newer");
+    let db = connect(&url, &schema).await.unwrap();
+    previous_release_starts_on(&db).await;
+    drop_schema(&db, &schema).await;
+}

@@ -506,15 +506,18 @@ impl Documents {
         id: &str,
         request_id: Option<&str>,
     ) -> Result<StoredDoc, ApiError> {
-        match self.mark_deleted(rules, ctx, id, request_id).await {
-            Err(ApiError::BadIdentifier(missing)) => match request_id {
-                Some(request_id) => self
-                    .deleted_by(ctx, rules.kind(), id, request_id)
-                    .await?
-                    .ok_or(ApiError::BadIdentifier(missing)),
-                None => Err(ApiError::BadIdentifier(missing)),
-            },
-            other => other,
+        let error = match self.mark_deleted(rules, ctx, id, request_id).await {
+            // Gone, or changed under it (a concurrent attempt of the same request
+            // deleting it): the earlier attempt's deletion, if it is one.
+            Err(error @ (ApiError::BadIdentifier(_) | ApiError::Conflict)) => error,
+            other => return other,
+        };
+        match request_id {
+            Some(request_id) => self
+                .deleted_by(ctx, rules.kind(), id, request_id)
+                .await?
+                .ok_or(error),
+            None => Err(error),
         }
     }
 

@@ -465,8 +465,11 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 enum Attempt {
     /// Nothing reached the replica: always safe to try another.
     NotSent,
-    /// The replica may have acted on the request.
+    /// The replica may have acted on the request (it closed the connection without
+    /// answering, or failed).
     MaybeSent(ApiError),
+    /// The replica did not answer in time: it may still be acting on the request.
+    TimedOut(ApiError),
 }
 
 /// Every `/v2` request the gateway does not answer itself.
@@ -511,6 +514,11 @@ pub async fn forward(
     let mut last_error = unavailable(&service);
     // Whether a request may be sent again when a replica may have acted on it.
     let repeatable = is_idempotent(req.method()) || create_id.is_some();
+    // ...and while that replica may still be acting on it (it timed out): an update
+    // sent again then could race its own first attempt, so only reads, deletions and
+    // creations (the creation id makes the two attempts one document) go again.
+    let repeatable_while_running =
+        is_idempotent(req.method()) || (create_id.is_some() && req.method() == Method::PUT);
     let build = |base: &str| {
         let url = format!("{}{}", base.trim_end_matches('/'), path_and_query);
         let mut upstream = client
@@ -570,7 +578,7 @@ pub async fn forward(
                 }
                 Err(awc::error::SendRequestError::Timeout) => {
                     tracing::warn!(%service, replica = %base, "gateway: replica timed out");
-                    break Attempt::MaybeSent(timed_out(&service));
+                    break Attempt::TimedOut(timed_out(&service));
                 }
                 Err(error) => {
                     tracing::warn!(%service, replica = %base, %error, "gateway: replica failed");
@@ -591,7 +599,12 @@ pub async fn forward(
                     .increment(1);
                 last_error = error;
             }
-            Attempt::MaybeSent(error) => {
+            Attempt::TimedOut(error) if repeatable_while_running => {
+                metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "retried")
+                    .increment(1);
+                last_error = error;
+            }
+            Attempt::MaybeSent(error) | Attempt::TimedOut(error) => {
                 metrics::counter!(METRIC_UPSTREAM, "service" => service.clone(), "outcome" => "failed")
                     .increment(1);
                 return Err(error);

@@ -84,15 +84,16 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
         .get(read, Doc::read("One port request"))
         .post(
             replace,
+            // Not replayable: sent again, its new comments would be stamped and
+            // announced (`comment_added`) a second time.
             Doc::update(
                 "Replace a port request (editable states only)",
                 Some("port_requests"),
-            )
-            .replayable(),
+            ),
         )
         .patch(
             patch,
-            Doc::update("Change some fields of a port request", None).replayable(),
+            Doc::update("Change some fields of a port request", None),
         )
         .delete(
             delete,

@@ -174,6 +174,25 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         let active = via.call("PUT", &format!("{numbers}/activate"), Some(&token), None);
         assert_eq!(active.status, 200, "{:?}", active.body);
     }
+    // Releasing numbers the same way: each answered 200, each released once.
+    let mut retried = false;
+    for line in 0..3 {
+        let before = swallowed.load(Ordering::SeqCst);
+        let number = nums.e164(646, line).replace('+', "%2B");
+        let numbers = format!("/v2/accounts/{account}/phone_numbers/{number}");
+        let released = via.call("DELETE", &numbers, Some(&token), None);
+        assert_eq!(
+            released.status, 200,
+            "DELETE {numbers}: {:?}",
+            released.body
+        );
+        assert_eq!(server.call("GET", &numbers, Some(&token), None).status, 404);
+        if swallowed.load(Ordering::SeqCst) > before {
+            retried = true;
+            break;
+        }
+    }
+    assert!(retried, "no number release reached the dying replica");
     let opened = via.call(
         "PUT",
         &format!("/v2/accounts/{account}/port_requests"),
@@ -428,6 +447,26 @@ fn number_actions_and_port_requests_sent_again_answer_their_first_attempt() {
     let active_again = put(&path(&account, "/activate"), &token, Some(activate_id));
     assert_eq!(active_again.status, 200, "{:?}", active_again.body);
     assert_eq!(active_again.body["data"], active.body["data"]);
+    // Releasing it twice with one id: the second answers the first's release; another
+    // id (or none) finds no number of the account (404 as before).
+    let release = |id: Option<&str>| {
+        let headers: Vec<(&str, &str)> = id
+            .map(|id| ("x-crossbar-create-id", id))
+            .into_iter()
+            .collect();
+        server.call_with("DELETE", &path(&account, ""), Some(&token), None, &headers)
+    };
+    let release_id = "1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a";
+    let released = release(Some(release_id));
+    assert_eq!(released.status, 200, "{:?}", released.body);
+    let released_again = release(Some(release_id));
+    assert_eq!(released_again.status, 200, "{:?}", released_again.body);
+    assert_eq!(released_again.body["data"], released.body["data"]);
+    assert_eq!(
+        release(Some("1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b")).status,
+        404
+    );
+    assert_eq!(release(None).status, 404);
 
     // A port request opened twice with one creation id: one request, the same answer.
     let port_id = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e";

@@ -37,6 +37,15 @@ pub struct Requestor<'a> {
 }
 
 impl Requestor<'_> {
+    /// What a number keeps of the request that took, moved or released it: the
+    /// requested account and the request's creation id (`None` without one).
+    fn request_mark(&self) -> Option<String> {
+        self.request_id
+            .map(|request_id| format!("{}:{request_id}", self.account.id))
+    }
+}
+
+impl Requestor<'_> {
     fn superduper(&self) -> bool {
         self.caller.superduper_admin
     }
@@ -174,24 +183,22 @@ impl NumberManager {
         self.or_earlier_attempt(number, who, created).await
     }
 
-    /// A refused request whose creation id the number carries, in the requested
-    /// account, was carried out by an earlier attempt (its replica died before
+    /// A refused request whose mark (requested account and creation id) the number
+    /// carries was carried out by an earlier attempt (its replica died before
     /// answering, and the gateway sent it again): that attempt's result is the answer.
+    /// Any later change of the number's holding forgets the mark.
     async fn or_earlier_attempt(
         &self,
         number: &str,
         who: &Requestor<'_>,
         outcome: Result<NumberRow, OpError>,
     ) -> Result<NumberRow, OpError> {
-        let (Err(refused), Some(request_id)) = (&outcome, who.request_id) else {
+        let (Err(refused), Some(mark)) = (&outcome, who.request_mark()) else {
             return outcome;
         };
         match store::find(&self.db.write, number).await {
-            Ok(Some(row))
-                if row.last_request.as_deref() == Some(request_id)
-                    && row.assigned_to.as_deref() == Some(who.account.id.as_str()) =>
-            {
-                tracing::info!(number, request_id, error = ?refused, "answered an earlier attempt of the same request");
+            Ok(Some(row)) if row.last_request.as_deref() == Some(mark.as_str()) => {
+                tracing::info!(number, request = %mark, error = ?refused, "answered an earlier attempt of the same request");
                 Ok(row)
             }
             _ => outcome,
@@ -231,14 +238,14 @@ impl NumberManager {
                 row.set_holding(&holding);
                 row.set_fields(fields);
                 row.modified = now;
-                row.last_request = who.request_id.map(str::to_string);
+                row.last_request = who.request_mark();
                 let event = event("state_changed", &row, Some(&previous));
                 store::save(&txn, row, Some(rev), Some(&event)).await?
             }
             None => {
                 let mut row = NumberRow::new(number, &holding, now);
                 row.set_fields(fields);
-                row.last_request = who.request_id.map(str::to_string);
+                row.last_request = who.request_mark();
                 let event = event("created", &row, None);
                 store::save(&txn, row, None, Some(&event)).await?
             }
@@ -275,7 +282,7 @@ impl NumberManager {
             Outcome::Moved(next) => {
                 let rev = row.rev;
                 row.set_holding(&next);
-                row.last_request = who.request_id.map(str::to_string);
+                row.last_request = who.request_mark();
                 if next.assigned_to != previous.assigned_to {
                     // A number changing hands loses what its last holder routed on it.
                     row.used_by = None;
@@ -292,6 +299,11 @@ impl NumberManager {
 
     /// `DELETE /phone_numbers/{N}`: release from the account (`knm_ops:release`).
     pub async fn release(&self, number: &str, who: &Requestor<'_>) -> Result<NumberRow, OpError> {
+        let released = self.release_once(number, who).await;
+        self.or_earlier_attempt(number, who, released).await
+    }
+
+    async fn release_once(&self, number: &str, who: &Requestor<'_>) -> Result<NumberRow, OpError> {
         let txn = self.begin().await?;
         let Some(mut row) = store::find(&txn, number)
             .await?
@@ -302,7 +314,9 @@ impl NumberManager {
         let actor = who.actor(row.assigned_to.as_deref()).await?;
         let previous = row.holding();
         let next = states::release(&previous, actor)?;
-        let row = self.apply_release(&txn, &mut row, previous, next).await?;
+        let row = self
+            .apply_release(&txn, &mut row, previous, next, who.request_mark())
+            .await?;
         self.commit(txn).await?;
         Ok(row)
     }
@@ -313,9 +327,11 @@ impl NumberManager {
         row: &mut NumberRow,
         previous: Holding,
         next: Holding,
+        request_mark: Option<String>,
     ) -> Result<NumberRow, ApiError> {
         let rev = row.rev;
         row.set_holding(&next);
+        row.last_request = request_mark;
         // Release resets features and public fields (knm_number:release).
         row.set_fields(Map::new());
         row.used_by = None;
@@ -467,7 +483,8 @@ impl NumberManager {
                     reserve_history: Vec::new(),
                 },
             };
-            self.apply_release(&txn, &mut row, previous, next).await?;
+            self.apply_release(&txn, &mut row, previous, next, None)
+                .await?;
         }
         self.commit(txn).await?;
         Ok(count)

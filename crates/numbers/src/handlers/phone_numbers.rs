@@ -85,7 +85,10 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
             collection_patch,
             Doc::update("Change several numbers' documents", None).replayable(),
         )
-        .delete(collection_release, Doc::delete("Release several numbers"))
+        .delete(
+            collection_release,
+            Doc::delete("Release several numbers").replayable(),
+        )
         .register(cfg);
     Endpoint::new(format!("{base}/collection/activate"), TAG)
         .data(api.clone())
@@ -150,7 +153,7 @@ pub fn configure(api: Api, cfg: &mut web::ServiceConfig) {
             patch,
             Doc::update("Change some fields of a number", None).replayable(),
         )
-        .delete(release, Doc::delete("Release a number"))
+        .delete(release, Doc::delete("Release a number").replayable())
         .register(cfg);
     Endpoint::new(format!("{base}/{{number}}/activate"), TAG)
         .data(api.clone())

@@ -49,9 +49,10 @@ pub mod entity {
         pub created: i64,
         pub modified: i64,
         pub rev: i64,
-        /// Private: the gateway's creation id of the last request that took or moved
-        /// the number, so that the same request sent again (its first attempt's
-        /// replica died before answering) answers as it did instead of refusing.
+        /// Private: `<requested account>:<creation id>` of the request that last took,
+        /// moved or released the number (the gateway's id), so that the same request
+        /// sent again (its first attempt's replica died before answering) answers as
+        /// it did instead of refusing. Cleared by any other change of the holding.
         pub last_request: Option<String>,
     }
 
@@ -107,7 +108,10 @@ impl NumberRow {
         }
     }
 
+    /// Sets state, holder and history; forgets the request that set the last ones (a
+    /// caller acting for a request marks it again after).
     pub fn set_holding(&mut self, holding: &Holding) {
+        self.last_request = None;
         self.state = holding.state.as_str().to_string();
         self.assigned_to = holding.assigned_to.clone();
         self.reserve_history =

@@ -13,6 +13,16 @@ use std::sync::Arc;
 use crossbar_e2e::{GatewayServer, TestServer};
 use serde_json::json;
 
+mod common;
+use common::{id_of, ids_of};
+
+/// The creation-id header the gateway sets, when `id` is given.
+fn creation_id_header(id: Option<&str>) -> Vec<(&'static str, &str)> {
+    id.map(|id| ("x-crossbar-create-id", id))
+        .into_iter()
+        .collect()
+}
+
 /// Reads one HTTP/1.1 request (headers and a `Content-Length` body) from `stream`.
 fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut data = Vec::new();
@@ -103,7 +113,7 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         );
         assert_eq!(answer.status, 201, "{:?}", answer.body);
         assert_eq!(answer.body["data"]["name"], format!("phone {i}"));
-        created.push(answer.body["data"]["id"].as_str().unwrap().to_string());
+        created.push(id_of(&answer));
     }
     // Round-robin sent about half of them to the dying replica first.
     assert!(swallowed.load(Ordering::SeqCst) >= 2, "{swallowed:?}");
@@ -115,12 +125,7 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         None,
     );
     assert_eq!(listing.status, 200);
-    let mut listed: Vec<String> = listing.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut listed = ids_of(&listing);
     listed.sort();
     created.sort();
     assert_eq!(listed, created, "one device per request, none twice");
@@ -136,7 +141,7 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
             Some(json!({"data": {"name": format!("Replay Sub {i}")}})),
         );
         assert_eq!(answer.status, 201, "{:?}", answer.body);
-        children.push(answer.body["data"]["id"].as_str().unwrap().to_string());
+        children.push(id_of(&answer));
     }
     let listing = server.call(
         "GET",
@@ -144,12 +149,7 @@ fn a_create_whose_replica_died_before_answering_is_retried_and_happens_once() {
         Some(&token),
         None,
     );
-    let mut listed: Vec<String> = listing.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut listed = ids_of(&listing);
     listed.sort();
     children.sort();
     assert_eq!(listed, children, "one account per request, none twice");
@@ -305,10 +305,7 @@ fn the_same_creation_id_creates_once_and_answers_the_same_document() {
     // A deletion with one request id twice: the second answers the first's deletion;
     // with another id (or none) a deleted document is 404, as in Kazoo.
     let delete = |id: Option<&str>| {
-        let headers: Vec<(&str, &str)> = id
-            .map(|id| ("x-crossbar-create-id", id))
-            .into_iter()
-            .collect();
+        let headers = creation_id_header(id);
         server.call_with(
             "DELETE",
             &format!("/v2/accounts/{account}/devices/{create_id}"),
@@ -333,7 +330,7 @@ fn the_same_creation_id_creates_once_and_answers_the_same_document() {
         Some(&token),
         Some(json!({"data": {"first_name": "Ann", "last_name": "Other"}})),
     );
-    let user_id = user.body["data"]["id"].as_str().unwrap().to_string();
+    let user_id = id_of(&user);
     let clash = put("other", &user_id);
     assert_eq!(clash.status, 409, "{:?}", clash.body);
     // An id in the body is the client's own choice: taken means 409, as in Kazoo.
@@ -401,10 +398,7 @@ fn number_actions_and_port_requests_sent_again_answer_their_first_attempt() {
         )
     };
     let put = |path: &str, token: &str, id: Option<&str>| {
-        let headers: Vec<(&str, &str)> = id
-            .map(|id| ("x-crossbar-create-id", id))
-            .into_iter()
-            .collect();
+        let headers = creation_id_header(id);
         server.call_with("PUT", path, Some(token), None, &headers)
     };
     let add_id = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
@@ -450,10 +444,7 @@ fn number_actions_and_port_requests_sent_again_answer_their_first_attempt() {
     // Releasing it twice with one id: the second answers the first's release; another
     // id (or none) finds no number of the account (404 as before).
     let release = |id: Option<&str>| {
-        let headers: Vec<(&str, &str)> = id
-            .map(|id| ("x-crossbar-create-id", id))
-            .into_iter()
-            .collect();
+        let headers = creation_id_header(id);
         server.call_with("DELETE", &path(&account, ""), Some(&token), None, &headers)
     };
     let release_id = "1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a";
@@ -472,10 +463,7 @@ fn number_actions_and_port_requests_sent_again_answer_their_first_attempt() {
     let port_id = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e";
     let ported = nums.e164(312, 200);
     let open = |id: Option<&str>| {
-        let headers: Vec<(&str, &str)> = id
-            .map(|id| ("x-crossbar-create-id", id))
-            .into_iter()
-            .collect();
+        let headers = creation_id_header(id);
         server.call_with(
             "PUT",
             &format!("/v2/accounts/{account}/port_requests"),

@@ -26,6 +26,15 @@ pub fn creation_id(req: &HttpRequest) -> Option<&str> {
         .filter(|id| crossbar_envelope::ids::is_valid_id(id))
 }
 
+/// [`creation_id`], for a creation whose body may name its own id (then that id is the
+/// client's choice, and no creation id applies).
+pub fn creation_id_unless_named<'a>(
+    req: &'a HttpRequest,
+    data: &serde_json::Map<String, Value>,
+) -> Option<&'a str> {
+    creation_id(req).filter(|_| !data.contains_key("id"))
+}
+
 /// A resource's rules bound to its store (resource-level app data).
 pub struct ResourceBinding {
     pub docs: Documents,

@@ -12,6 +12,8 @@ pub mod store;
 
 pub use api::{Doc, Endpoint, Payload, REPLAYABLE_EXTENSION};
 pub use docs::{Documents, ResourceRules, StoredDoc, UniqueClaim, WriteAction, WriteContext};
-pub use handlers::{creation_id, method_not_allowed, register_resource, CREATE_ID_HEADER};
+pub use handlers::{
+    creation_id, creation_id_unless_named, method_not_allowed, register_resource, CREATE_ID_HEADER,
+};
 pub use listing::{Filter, ListQuery};
 pub use store::DocumentsMigration;

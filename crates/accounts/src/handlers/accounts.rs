@@ -218,7 +218,7 @@ pub async fn put_root(
     if !(caller.is_admin() || caller.is_superduper()) {
         return Err(ApiError::Forbidden(None));
     }
-    let create_id = creation_id(&req, &body.data);
+    let create_id = crossbar_crud::creation_id_unless_named(&req, &body.data);
     create_child(
         &service,
         &caller.account.id,
@@ -237,7 +237,7 @@ pub async fn put_child(
     body: RequestEnvelope,
 ) -> ApiResult {
     scope.require_admin()?;
-    let create_id = creation_id(&req, &body.data);
+    let create_id = crossbar_crud::creation_id_unless_named(&req, &body.data);
     create_child(
         &service,
         scope.account_id(),
@@ -246,11 +246,6 @@ pub async fn put_child(
         create_id,
     )
     .await
-}
-
-/// The gateway's creation id of the request, when the body names no id of its own.
-fn creation_id<'a>(req: &'a HttpRequest, data: &Map<String, Value>) -> Option<&'a str> {
-    crossbar_crud::creation_id(req).filter(|_| !data.contains_key("id"))
 }
 
 /// The child of `parent` an earlier attempt of the same creation made, if any.

@@ -493,7 +493,7 @@ async fn create(
     envelope: RequestEnvelope,
 ) -> ApiResult {
     let ctx = auth_context(&req)?;
-    let replay = crossbar_crud::creation_id(&req).filter(|_| !envelope.data.contains_key("id"));
+    let replay = crossbar_crud::creation_id_unless_named(&req, &envelope.data);
     let error = match open_request(&api, &ctx, &scope, envelope, replay).await {
         Ok(reply) => return Ok(reply),
         Err(error) => error,
